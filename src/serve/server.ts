@@ -49,11 +49,11 @@ const MAX_QUEUED = 4;
 class ExplainingWebSocket extends WebSocket {
   explained = false;
   override close(code?: number, data?: string | Buffer): void {
-    if (this.readyState === WebSocket.OPEN && !this.explained && code !== undefined && code !== 1000 && code !== ERROR_CLOSE_CODE) {
+    if (this.readyState === WebSocket.OPEN && !this.explained && (code === 1002 || code === 1007 || code === 1009)) {
       this.explained = true;
       const why =
         code === 1009 ? "frame exceeds the server's size limit (--max-frame-mb)" :
-        code === 1007 ? "text frame is not valid UTF-8" : `websocket protocol violation (code ${code})`;
+        code === 1007 ? "text frame is not valid UTF-8" : "websocket protocol violation";
       this.send(`internvla serve: ${why}; send one binary msgpack frame per observation`);
       super.close(ERROR_CLOSE_CODE, ERROR_CLOSE_REASON);
       return;
@@ -142,6 +142,7 @@ export class PolicyServer {
   }
 
   private async warmUp(runs: number): Promise<void> {
+    if (runs < 1) return;
     const session = this.provider.session();
     for (let i = 0; i < runs; i++) {
       const t0 = performance.now();
@@ -149,7 +150,7 @@ export class PolicyServer {
       this.stats.warmupMs.push(performance.now() - t0);
     }
     await session.reset();
-    if (runs > 0) this.log(`warm-up: ${this.stats.warmupMs.map((t) => t.toFixed(1)).join(", ")} ms`);
+    this.log(`warm-up: ${this.stats.warmupMs.map((t) => t.toFixed(1)).join(", ")} ms`);
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
