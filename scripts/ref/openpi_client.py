@@ -91,7 +91,7 @@ def expected_probe(cams_hwc, state, prompt, step=None):
     out[0, : len(s)] = s
     stats = [v for name in sorted(cams_hwc) for v in camera_stats(cams_hwc[name])][:PROBE_DIM]
     out[1, : len(stats)] = stats
-    out[2, :3] = [len(prompt), -1 if step is None else step, len(cams_hwc)]
+    out[2, :5] = [len(prompt), -1 if step is None else step, len(cams_hwc), -1, -1]  # no RTC fields sent
     return out
 
 
