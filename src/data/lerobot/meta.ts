@@ -95,14 +95,15 @@ export function cameraSize(key: string, f: InfoFeature, warn: WarnFn): { height:
   const names = Array.isArray(f.names) ? (f.names as string[]) : [];
   const s = f.shape;
   const vi = videoInfo(f);
+  if (f.video_info && !f.info) {
+    warn({ code: "video-info-key", message: `info.json features.${key}: video metadata is under "video_info" (GR00T style) instead of "info"; read from there` });
+  }
+  const channelFirst = s.length === 3 && (names[0] === "channel" || names[0] === "channels" || (s[0] === 3 && s[2] !== 3));
+  if (channelFirst) warn({ code: "channel-first", message: `info.json features.${key}: shape [${s.join(", ")}] is channel-first; read as C, H, W` });
   if (typeof vi["video.height"] === "number" && typeof vi["video.width"] === "number") {
     return { height: vi["video.height"] as number, width: vi["video.width"] as number };
   }
-  if (s.length === 3 && (names[0] === "channel" || names[0] === "channels" || (s[0] === 3 && s[2] !== 3))) {
-    warn({ code: "channel-first", message: `info.json features.${key}: shape [${s.join(", ")}] is channel-first; read as C, H, W` });
-    return { height: s[1], width: s[2] };
-  }
-  return { height: s[0], width: s[1] };
+  return channelFirst ? { height: s[1], width: s[2] } : { height: s[0], width: s[1] };
 }
 
 /** The episode index range of the "train" split, if info.json has one that parses ("0:N"). */

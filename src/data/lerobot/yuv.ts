@@ -81,21 +81,54 @@ function inverseCoefficients(m: YuvMatrix): { a: number; y0: number; rv: number;
   };
 }
 
+interface RgbTables {
+  readonly yT: Int32Array;
+  readonly rvT: Int32Array;
+  readonly guvT: Int32Array;
+  readonly buT: Int32Array;
+}
+
+const tableCache = new Map<string, RgbTables>();
+
+/** Fixed-point (16 fractional bits) lookup tables of the inverse transform, built once per matrix. */
+function rgbTables(m: YuvMatrix): RgbTables {
+  const key = `${m.kr},${m.kb},${m.fullRange}`;
+  const hit = tableCache.get(key);
+  if (hit) return hit;
+  const k = inverseCoefficients(m);
+  const F = 65536;
+  const yT = new Int32Array(256), rvT = new Int32Array(256), guvT = new Int32Array(256 * 256), buT = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    yT[i] = Math.round(k.a * (i - k.y0) * F) + F / 2;
+    rvT[i] = Math.round(k.rv * (i - 128) * F);
+    buT[i] = Math.round(k.bu * (i - 128) * F);
+  }
+  for (let u = 0; u < 256; u++) for (let v = 0; v < 256; v++) guvT[(u << 8) | v] = Math.round((k.gu * (u - 128) + k.gv * (v - 128)) * F);
+  const t = { yT, rvT, guvT, buT };
+  tableCache.set(key, t);
+  return t;
+}
+
 /** Converts a whole I420 picture to packed RGB [H, W, 3] at full resolution (chroma upsampled by replication). */
 export function i420ToRgb(pic: I420Picture, m: YuvMatrix): Uint8Array {
-  const k = inverseCoefficients(m);
-  const { width: w, height: h } = pic;
+  const { yT, rvT, guvT, buT } = rgbTables(m);
+  const { width: w, height: h, y: Y, u: U, v: V } = pic;
   const out = new Uint8Array(w * h * 3);
+  const c = new Uint8ClampedArray(out.buffer);
   for (let j = 0; j < h; j++) {
     const cRow = (j >> 1) * pic.uvStride;
-    for (let i = 0; i < w; i++) {
-      const yv = k.a * (pic.y[j * pic.yStride + i] - k.y0);
-      const u = pic.u[cRow + (i >> 1)] - 128;
-      const v = pic.v[cRow + (i >> 1)] - 128;
-      const o = (j * w + i) * 3;
-      out[o] = clamp8(yv + k.rv * v);
-      out[o + 1] = clamp8(yv + k.gu * u + k.gv * v);
-      out[o + 2] = clamp8(yv + k.bu * u);
+    const yRow = j * pic.yStride;
+    let o = j * w * 3;
+    for (let i = 0; i < w; i += 2) {
+      const u = U[cRow + (i >> 1)];
+      const v = V[cRow + (i >> 1)];
+      const r = rvT[v], g = guvT[(u << 8) | v], b = buT[u];
+      for (let d = 0; d < 2 && i + d < w; d++, o += 3) {
+        const yv = yT[Y[yRow + i + d]];
+        c[o] = (yv + r) >> 16;
+        c[o + 1] = (yv + g) >> 16;
+        c[o + 2] = (yv + b) >> 16;
+      }
     }
   }
   return out;

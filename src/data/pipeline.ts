@@ -1,0 +1,91 @@
+// The training data pipeline: datasets of a mixture, each with its sample builder, stats and the sampler.
+import { ConfigError } from "../tensor/errors.ts";
+import type { WarnFn } from "./errors.ts";
+import { LeRobotDataset } from "./lerobot/dataset.ts";
+import type { StatsMap } from "./lerobot/stats-json.ts";
+import { type NormStats, normStatsFrom } from "./norm-stats.ts";
+import { type MixtureConfig, MixtureSampler } from "./sampler.ts";
+import { type PipelineConfig, SampleBuilder, collate } from "./sample.ts";
+import { type FeatureSlice, type SourceConfig, resolveSource } from "./source.ts";
+import type { Batch, TrainingSample } from "./types.ts";
+
+/** A group of the data pyramid: datasets sharing one weight. */
+export interface PipelineGroup {
+  readonly name: string;
+  readonly weight: number;
+  readonly gamma?: number;
+  readonly sources: readonly SourceConfig[];
+}
+
+/** Everything needed to rebuild the pipeline anywhere (it is sent to loader workers as JSON). */
+export interface PipelineSpec {
+  readonly groups: readonly PipelineGroup[];
+  readonly seed: number;
+  readonly config: PipelineConfig;
+  /** Per robot_type, per-feature stats (absolute or delta to match config.actionMode). */
+  readonly stats?: Readonly<Record<string, StatsMap>>;
+  readonly toleranceS?: number;
+}
+
+/** Opens every dataset of a spec and serves samples and batches. A resource: call close(). */
+export class DataPipeline {
+  private constructor(
+    readonly spec: PipelineSpec,
+    readonly datasets: readonly LeRobotDataset[],
+    readonly builders: readonly SampleBuilder[],
+    readonly sampler: MixtureSampler,
+  ) {}
+
+  static async open(spec: PipelineSpec, warn?: WarnFn): Promise<DataPipeline> {
+    const sources = spec.groups.flatMap((g) => g.sources);
+    if (sources.length === 0) throw new ConfigError("data pipeline: no datasets; add sources to a group");
+    const datasets: LeRobotDataset[] = [];
+    try {
+      for (const s of sources) datasets.push(await LeRobotDataset.open(s.root, { warn, toleranceS: spec.toleranceS }));
+      const builders = sources.map((s, i) => {
+        const src = resolveSource(s, datasets[i], spec.config.layout.views);
+        return new SampleBuilder(datasets[i], src, spec.config, statsFor(spec, src.robotType, src.state, src.action), i);
+      });
+      let k = 0;
+      const mixture: MixtureConfig = {
+        seed: spec.seed,
+        groups: spec.groups.map((g) => ({
+          name: g.name, weight: g.weight, gamma: g.gamma,
+          datasets: g.sources.map(() => ({ name: builders[k].src.name, frames: datasets[k++].numFrames })),
+        })),
+      };
+      return new DataPipeline(spec, datasets, builders, new MixtureSampler(mixture));
+    } catch (e) {
+      for (const d of datasets) await d.close();
+      throw e;
+    }
+  }
+
+  /** One sample of dataset `dataset` at its frame (row) `frame`. */
+  sample(dataset: number, frame: number): Promise<TrainingSample> {
+    return this.builders[dataset].sample(frame);
+  }
+
+  /** Builds a batch for given draws (in order). */
+  async batchOf(draws: readonly { dataset: number; frame: number }[]): Promise<Batch> {
+    const samples: TrainingSample[] = [];
+    for (const d of draws) samples.push(await this.sample(d.dataset, d.frame));
+    return collate(samples, this.spec.config.layout);
+  }
+
+  /** Draws `size` samples from the mixture and batches them (single-threaded; see Loader for workers). */
+  batch(size: number): Promise<Batch> {
+    return this.batchOf(Array.from({ length: size }, () => this.sampler.next()));
+  }
+
+  async close(): Promise<void> {
+    for (const d of this.datasets) await d.close();
+  }
+}
+
+function statsFor(spec: PipelineSpec, robot: string, state: readonly FeatureSlice[], action: readonly FeatureSlice[]): NormStats | undefined {
+  if (spec.config.norm === "none") return undefined;
+  const s = spec.stats?.[robot];
+  if (!s) return undefined;
+  return normStatsFrom(s, state, action, `stats for robot_type "${robot}"`);
+}

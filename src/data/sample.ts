@@ -1,0 +1,159 @@
+// Builds training samples from one dataset: windows, delta actions, normalisation, padding, letterboxed frames.
+import { ConfigError } from "../tensor/errors.ts";
+import { letterboxToChw } from "./image.ts";
+import type { LeRobotDataset } from "./lerobot/dataset.ts";
+import type { NormStats } from "./norm-stats.ts";
+import { type ResolvedSource, concatFeatures } from "./source.ts";
+import { type Normalizer, makeNormalizer, normalize, padRows, toDelta } from "./transforms.ts";
+import type { ActionMode, Batch, NormMode, SampleLayout, TrainingSample } from "./types.ts";
+import { chunkOffsets, windowRows } from "./window.ts";
+
+export interface PipelineConfig {
+  readonly layout: SampleLayout;
+  readonly actionMode: ActionMode;
+  readonly norm: NormMode;
+  /** Bytes of letterboxed frames kept per dataset (least recently used are dropped). */
+  readonly frameCacheBytes?: number;
+}
+
+/** A small LRU of letterboxed frames keyed by camera and row. */
+class FrameCache {
+  private readonly map = new Map<string, Uint8Array>();
+  private bytes = 0;
+  constructor(private readonly budget: number) {}
+
+  get(key: string): Uint8Array | undefined {
+    const v = this.map.get(key);
+    if (v) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: Uint8Array): void {
+    if (this.budget <= 0) return;
+    this.map.set(key, v);
+    this.bytes += v.length;
+    while (this.bytes > this.budget) {
+      const [k, old] = this.map.entries().next().value as [string, Uint8Array];
+      this.map.delete(k);
+      this.bytes -= old.length;
+    }
+  }
+}
+
+/** Turns rows of one dataset into TrainingSamples. Borrows the dataset (the caller closes it). */
+export class SampleBuilder {
+  private readonly cache: FrameCache;
+  private readonly stateNorm: Normalizer;
+  private readonly actionNorm: Normalizer;
+
+  constructor(readonly ds: LeRobotDataset, readonly src: ResolvedSource, readonly cfg: PipelineConfig, stats: NormStats | undefined, readonly datasetIndex = 0) {
+    const { layout } = cfg;
+    if (src.stateDim > layout.maxStateDim || src.actionDim > layout.maxActionDim) {
+      throw new ConfigError(`${src.name}: state ${src.stateDim} / action ${src.actionDim} dims exceed the model's ${layout.maxStateDim} / ${layout.maxActionDim}`, "select dims with stateKeys / actionKeys, e.g. \"observation.state[0:14]\" or a modality part \"state.left_arm\"");
+    }
+    if (cfg.norm !== "none" && !stats) {
+      throw new ConfigError(`${src.name}: normalisation "${cfg.norm}" needs stats for robot_type "${src.robotType}"`, `compute them: internvla stats ${ds.root} --action-mode ${cfg.actionMode}`);
+    }
+    const empty = { min: [], max: [], mean: [], std: [], count: 0 };
+    this.stateNorm = makeNormalizer(stats?.state ?? empty, cfg.norm, src.stateDim, `${src.name} state stats`);
+    this.actionNorm = makeNormalizer(stats?.action ?? empty, cfg.norm, src.actionDim, `${src.name} ${cfg.actionMode} action stats`);
+    this.cache = new FrameCache(cfg.frameCacheBytes ?? 256 * 2 ** 20);
+  }
+
+  /** The state [stateDim] and action chunk [chunk * actionDim] after delta and normalisation, unpadded. */
+  vectors(row: number): { state: Float32Array; actions: Float32Array; actionIsPad: Uint8Array } {
+    const ep = this.ds.episodes[this.ds.episodeOf(row)];
+    const win = windowRows(ep.start, ep.end, row, chunkOffsets(this.cfg.layout.chunk));
+    const state = concatFeatures(this.ds, this.src.state, [row]);
+    let actions = concatFeatures(this.ds, this.src.action, win.rows);
+    if (this.cfg.actionMode === "delta") actions = toDelta(actions, this.src.actionDim, state, this.src.deltaMask);
+    return { state: normalize(state, this.stateNorm), actions: normalize(actions, this.actionNorm), actionIsPad: win.isPad };
+  }
+
+  /** Letterboxed frames [V, F, 3, H, W] (missing cameras all 255) and the camera mask [V]. */
+  async images(row: number): Promise<{ images: Uint8Array; imageMask: Uint8Array }> {
+    const { views, frameOffsets, imageSize: S } = this.cfg.layout;
+    const ep = this.ds.episodes[this.ds.episodeOf(row)];
+    const frameSize = 3 * S * S;
+    const images = new Uint8Array(views * frameOffsets.length * frameSize).fill(255);
+    const imageMask = new Uint8Array(views);
+    const rows = windowRows(ep.start, ep.end, row, frameOffsets).rows;
+    for (let v = 0; v < views; v++) {
+      const cam = this.src.cameras[v];
+      if (!cam || !this.ds.hasCamera(cam, ep.index)) continue;
+      imageMask[v] = 1;
+      const local = new Map<number, Uint8Array>();
+      for (const r of new Set(rows)) {
+        const hit = this.cache.get(`${cam}:${r}`);
+        if (hit) local.set(r, hit);
+      }
+      const need = [...new Set(rows)].filter((r) => !local.has(r));
+      if (need.length > 0) {
+        const frames = await this.ds.frames(cam, need);
+        need.forEach((r, i) => {
+          const chw = new Uint8Array(frameSize);
+          letterboxToChw(frames[i], S, S, chw);
+          local.set(r, chw);
+          this.cache.set(`${cam}:${r}`, chw);
+        });
+      }
+      rows.forEach((r, f) => images.set(local.get(r)!, (v * frameOffsets.length + f) * frameSize));
+    }
+    return { images, imageMask };
+  }
+
+  /** The full sample for a row. */
+  async sample(row: number): Promise<TrainingSample> {
+    const { layout } = this.cfg;
+    const v = this.vectors(row);
+    const img = await this.images(row);
+    const ep = this.ds.episodes[this.ds.episodeOf(row)];
+    return {
+      ...img,
+      state: padRows(v.state, this.src.stateDim, layout.maxStateDim, `${this.src.name} state`),
+      actions: padRows(v.actions, this.src.actionDim, layout.maxActionDim, `${this.src.name} action`),
+      stateDim: this.src.stateDim,
+      actionDim: this.src.actionDim,
+      actionIsPad: v.actionIsPad,
+      task: this.ds.taskOf(row),
+      robotType: this.src.robotType,
+      datasetIndex: this.datasetIndex,
+      episodeIndex: ep.index,
+      frameIndex: this.ds.frameIndexOf(row),
+    };
+  }
+}
+
+/** Stacks samples (of one layout) into a batch, with per-dim masks for the padded state and action. */
+export function collate(samples: readonly TrainingSample[], layout: SampleLayout): Batch {
+  const B = samples.length;
+  const { maxStateDim: DS, maxActionDim: DA, chunk: C, views: V } = layout;
+  const imgSize = samples[0]?.images.length ?? 0;
+  const batch: Batch = {
+    size: B, layout,
+    images: new Uint8Array(B * imgSize), imageMask: new Uint8Array(B * V),
+    state: new Float32Array(B * DS), stateMask: new Uint8Array(B * DS),
+    actions: new Float32Array(B * C * DA), actionMask: new Uint8Array(B * DA), actionIsPad: new Uint8Array(B * C),
+    stateDim: new Int32Array(B), actionDim: new Int32Array(B),
+    tasks: samples.map((s) => s.task), robotTypes: samples.map((s) => s.robotType),
+    datasetIndex: new Int32Array(B), episodeIndex: new Int32Array(B), frameIndex: new Int32Array(B),
+  };
+  samples.forEach((s, b) => {
+    batch.images.set(s.images, b * imgSize);
+    batch.imageMask.set(s.imageMask, b * V);
+    batch.state.set(s.state, b * DS);
+    batch.stateMask.fill(1, b * DS, b * DS + s.stateDim);
+    batch.actions.set(s.actions, b * C * DA);
+    batch.actionMask.fill(1, b * DA, b * DA + s.actionDim);
+    batch.actionIsPad.set(s.actionIsPad, b * C);
+    batch.stateDim[b] = s.stateDim;
+    batch.actionDim[b] = s.actionDim;
+    batch.datasetIndex[b] = s.datasetIndex;
+    batch.episodeIndex[b] = s.episodeIndex;
+    batch.frameIndex[b] = s.frameIndex;
+  });
+  return batch;
+}
