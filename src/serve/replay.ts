@@ -1,5 +1,9 @@
 // A policy that serves recorded actions (to test a robot loop or the wire without a model).
 import { ConfigError, ShapeError } from "../tensor/errors.ts";
+import { type WarnFn } from "../data/errors.ts";
+import { LeRobotDataset } from "../data/lerobot/dataset.ts";
+import { cameraSize } from "../data/lerobot/meta.ts";
+import { concatFeatures, resolveSource } from "../data/source.ts";
 import {
   type CameraImage, type Policy, type PolicyObservation, type PolicyProvider, type PolicyResult, actionChunk, greyImage,
 } from "./policy.ts";
@@ -16,8 +20,10 @@ export interface ReplayOptions {
   readonly horizon?: number;
   /** How far the cursor moves per request when the observation carries no `step` (default: horizon). */
   readonly stride?: number;
-  /** Episode replayed by every session (default 0). */
+  /** Episode replayed by every session, a position in `episodes` (default 0). */
   readonly episode?: number;
+  /** The episode's index in its dataset, for the metadata (default: `episode`). */
+  readonly episodeIndex?: number;
   readonly robotType?: string;
   readonly fps?: number;
   /** State size and cameras of the robot, for the warm-up observation and the metadata. */
@@ -47,7 +53,7 @@ export function replayPolicy(episodes: readonly ReplayEpisode[], opts: ReplayOpt
     action_horizon: horizon,
     action_dim: dim,
     fps: opts.fps ?? 0,
-    episode: index,
+    episode: opts.episodeIndex ?? index,
     episode_length: ep.length,
     task: ep.task,
   };
@@ -87,4 +93,36 @@ export function replayPolicy(episodes: readonly ReplayEpisode[], opts: ReplayOpt
     }),
     dispose: () => {},
   };
+}
+
+/** Camera names the wire uses for the model's slots (top/head, left or only wrist, right wrist). */
+const SLOT_NAMES = ["top", "wrist", "right_wrist"] as const;
+
+/**
+ * Replays one episode of a LeRobot dataset (any version the data reader opens). `episode` is the dataset's
+ * episode_index (default: the first episode); actions are the dataset's action features concatenated as
+ * training sees them (FEATURE_MAPPING for known robots, else `action`).
+ */
+export async function replayFromDataset(root: string, opts: Omit<ReplayOptions, "robotType" | "fps" | "stateDim" | "cameras"> & { warn?: WarnFn } = {}): Promise<PolicyProvider> {
+  const ds = await LeRobotDataset.open(root, { warn: opts.warn });
+  try {
+    const source = resolveSource({ root }, ds, SLOT_NAMES.length);
+    const episodes = ds.episodes.map((e): ReplayEpisode => ({
+      actions: concatFeatures(ds, source.action, Array.from({ length: e.end - e.start }, (_, i) => e.start + i)),
+      length: e.end - e.start,
+      task: ds.taskOf(e.start),
+    }));
+    const wanted = opts.episode ?? ds.episodes[0]?.index ?? 0;
+    const position = ds.episodes.findIndex((e) => e.index === wanted);
+    if (position < 0) {
+      throw new ConfigError(`replay ${root}: no episode ${wanted}; episodes are ${ds.episodes.map((e) => e.index).join(", ")}`);
+    }
+    const cameras: Record<string, { height: number; width: number }> = {};
+    source.cameras.forEach((key, slot) => {
+      if (key !== null) cameras[SLOT_NAMES[slot]] = cameraSize(key, ds.info.features[key], () => {});
+    });
+    return replayPolicy(episodes, { ...opts, episode: position, episodeIndex: wanted, robotType: source.robotType, fps: ds.fps, stateDim: source.stateDim, cameras });
+  } finally {
+    await ds.close();
+  }
 }
