@@ -74,7 +74,7 @@ export function decodeToF32(dtype: SafetensorsDType, bytes: Uint8Array, out: Flo
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-/** float32 -> bfloat16 bits, round to nearest even; NaN -> 0x7fc0 (torch's rule). */
+/** float32 -> bfloat16 bits, round to nearest even; NaN -> 0x7fc0 (torch's scalar rule). */
 export function f32ToBf16Bits(v: number): number {
   f32Scratch[0] = v;
   const bits = u32Scratch[0];

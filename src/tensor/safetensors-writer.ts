@@ -51,14 +51,28 @@ export class SafetensorsWriter {
   readonly #offsets: Map<string, { begin: number; spec: TensorSpec }>;
   readonly #written = new Set<string>();
   readonly #dataStart: number;
+  readonly #chunk: number;
 
-  private constructor(readonly path: string, fh: FileHandle, offsets: Map<string, { begin: number; spec: TensorSpec }>, dataStart: number) {
+  private constructor(
+    readonly path: string,
+    fh: FileHandle,
+    offsets: Map<string, { begin: number; spec: TensorSpec }>,
+    dataStart: number,
+    chunkElements: number,
+  ) {
     this.#fh = fh;
+    this.#chunk = chunkElements;
     this.#offsets = offsets;
     this.#dataStart = dataStart;
   }
 
-  static async create(path: string, specs: readonly TensorSpec[], metadata: Readonly<Record<string, string>> = {}): Promise<SafetensorsWriter> {
+  /** Starts `<path>.partial` with the final header; `chunkElements` (default 2^21) bounds each conversion buffer. */
+  static async create(
+    path: string,
+    specs: readonly TensorSpec[],
+    metadata: Readonly<Record<string, string>> = {},
+    opts: { chunkElements?: number } = {},
+  ): Promise<SafetensorsWriter> {
     assertLittleEndianHost();
     const { prefix, offsets, dataBytes } = buildHeader(path, specs, metadata);
     const fh = await open(`${path}.partial`, "w");
@@ -69,7 +83,7 @@ export class SafetensorsWriter {
       await fh.close();
       throw e;
     }
-    return new SafetensorsWriter(path, fh, offsets, prefix.byteLength);
+    return new SafetensorsWriter(path, fh, offsets, prefix.byteLength, Math.max(1, opts.chunkElements ?? CHUNK_ELEMENTS));
   }
 
   /**
@@ -86,8 +100,8 @@ export class SafetensorsWriter {
       throw new CheckpointError(`safetensors writer ${this.path}: tensor "${name}" ${fmtShape(spec.shape)} needs ${count} elements, got ${data.length}`);
     }
     const size = DTYPE_SIZE[spec.dtype];
-    for (let start = 0; start < count; start += CHUNK_ELEMENTS) {
-      const end = Math.min(count, start + CHUNK_ELEMENTS);
+    for (let start = 0; start < count; start += this.#chunk) {
+      const end = Math.min(count, start + this.#chunk);
       const bytes = encodeRange(spec.dtype, data, start, end);
       if (!bytes) {
         throw new CheckpointError(`safetensors writer ${this.path}: tensor "${name}": cannot store a ${data.constructor.name} as ${spec.dtype}`);

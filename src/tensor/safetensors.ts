@@ -15,7 +15,7 @@ export { DTYPE_SIZE, SUPPORTED_DTYPES, type SafetensorsDType, type TensorData } 
 
 /** The largest header accepted (the reference implementation's limit). */
 export const MAX_HEADER_BYTES = 100_000_000;
-/** Reads larger than this are split, so no single read or conversion buffer exceeds it. */
+/** Reads larger than this are split, so no single read or conversion buffer exceeds it (default). */
 const CHUNK_BYTES = 64 << 20;
 
 /** Where one tensor lives in the file. */
@@ -63,13 +63,21 @@ function parseEntry(file: string, name: string, raw: unknown, dataStart: number)
   return { name, dtype, shape, fileOffset: dataStart + begin, byteLength: end - begin };
 }
 
-/** Checks that the tensors tile the data buffer exactly: no overlap, no hole, nothing past the end of the file. */
+/** Checks that the tensors tile the data buffer exactly: nothing past the end of the file, no overlap, no hole. */
 function checkLayout(file: string, tensors: TensorInfo[], dataStart: number, fileSize: number): void {
+  const rel = (x: number) => x - dataStart;
+  for (const t of tensors) {
+    if (t.fileOffset + t.byteLength > fileSize) {
+      throw new CheckpointError(
+        `safetensors ${file}: tensor "${t.name}" data_offsets [${rel(t.fileOffset)}, ${rel(t.fileOffset + t.byteLength)}] run past the end of the data (${fileSize - dataStart} bytes)`,
+        "the file is truncated (interrupted copy or download) or its header is wrong; fetch or write it again",
+      );
+    }
+  }
   const sorted = [...tensors].sort((a, b) => a.fileOffset - b.fileOffset || a.byteLength - b.byteLength);
   let pos = dataStart;
   let prev: TensorInfo | undefined;
   for (const t of sorted) {
-    const rel = (x: number) => x - dataStart;
     if (t.fileOffset < pos) {
       throw new CheckpointError(
         `safetensors ${file}: tensor "${t.name}" bytes [${rel(t.fileOffset)}, ${rel(t.fileOffset + t.byteLength)}) overlap tensor "${prev?.name}" (ends at ${rel(pos)})`,
@@ -79,12 +87,6 @@ function checkLayout(file: string, tensors: TensorInfo[], dataStart: number, fil
       throw new CheckpointError(`safetensors ${file}: tensor "${t.name}" starts at data byte ${rel(t.fileOffset)}, leaving a hole after byte ${rel(pos)}`);
     }
     pos = t.fileOffset + t.byteLength;
-    if (pos > fileSize) {
-      throw new CheckpointError(
-        `safetensors ${file}: truncated: tensor "${t.name}" needs file bytes up to ${pos} but the file has ${fileSize}`,
-        "the file was cut short (interrupted copy or download); fetch or write it again",
-      );
-    }
     prev = t;
   }
   if (pos !== fileSize) {
@@ -133,19 +135,24 @@ async function readExactly(fh: FileHandle, into: Uint8Array, position: number, f
 
 /**
  * An open safetensors file. Only the header is held in memory; each read fetches one tensor with positioned
- * reads in chunks of at most 64 MiB. Close it (or use `withSafetensors`) when done.
+ * reads in chunks (64 MiB by default). Close it (or use `withSafetensors`) when done.
  */
 export class SafetensorsReader {
   readonly #fh: FileHandle;
   readonly #byName: Map<string, TensorInfo>;
+  readonly #chunk: number;
 
-  private constructor(readonly path: string, fh: FileHandle, readonly header: SafetensorsHeader) {
+  private constructor(readonly path: string, fh: FileHandle, readonly header: SafetensorsHeader, chunkBytes: number) {
     this.#fh = fh;
+    this.#chunk = chunkBytes;
     this.#byName = new Map(header.tensors.map((t) => [t.name, t]));
   }
 
-  /** Opens `path` and validates its header; errors name the file (and the tensor when one is at fault). */
-  static async open(path: string): Promise<SafetensorsReader> {
+  /**
+   * Opens `path` and validates its header; errors name the file (and the tensor when one is at fault).
+   * `chunkBytes` (default 64 MiB) bounds each read and conversion buffer.
+   */
+  static async open(path: string, opts: { chunkBytes?: number } = {}): Promise<SafetensorsReader> {
     assertLittleEndianHost();
     let fh: FileHandle;
     try {
@@ -154,7 +161,7 @@ export class SafetensorsReader {
       throw new CheckpointError(`safetensors ${path}: cannot open (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     try {
-      return new SafetensorsReader(path, fh, await readHeader(fh, path));
+      return new SafetensorsReader(path, fh, await readHeader(fh, path), Math.max(8, opts.chunkBytes ?? CHUNK_BYTES));
     } catch (e) {
       await fh.close();
       throw e;
@@ -188,8 +195,8 @@ export class SafetensorsReader {
   async readBytes(name: string): Promise<Uint8Array> {
     const t = this.info(name);
     const out = new Uint8Array(t.byteLength);
-    for (let off = 0; off < t.byteLength; off += CHUNK_BYTES) {
-      const len = Math.min(CHUNK_BYTES, t.byteLength - off);
+    for (let off = 0; off < t.byteLength; off += this.#chunk) {
+      const len = Math.min(this.#chunk, t.byteLength - off);
       await readExactly(this.#fh, out.subarray(off, off + len), t.fileOffset + off, `${this.path} (tensor "${name}")`);
     }
     return out;
@@ -202,13 +209,13 @@ export class SafetensorsReader {
     const out = new Float32Array(t.byteLength / size);
     if (t.dtype === "F32") {
       const bytes = new Uint8Array(out.buffer);
-      for (let off = 0; off < t.byteLength; off += CHUNK_BYTES) {
-        const len = Math.min(CHUNK_BYTES, t.byteLength - off);
+      for (let off = 0; off < t.byteLength; off += this.#chunk) {
+        const len = Math.min(this.#chunk, t.byteLength - off);
         await readExactly(this.#fh, bytes.subarray(off, off + len), t.fileOffset + off, `${this.path} (tensor "${name}")`);
       }
       return out;
     }
-    const chunkBytes = Math.floor(CHUNK_BYTES / 4 / size) * size;
+    const chunkBytes = Math.max(size, Math.floor(this.#chunk / 4 / size) * size);
     const scratch = new Uint8Array(Math.min(chunkBytes, t.byteLength));
     for (let off = 0; off < t.byteLength; off += chunkBytes) {
       const len = Math.min(chunkBytes, t.byteLength - off);
