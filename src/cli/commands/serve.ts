@@ -3,8 +3,6 @@ import { type Command } from "../command.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 import { INPUT_FORMATS, type InputFormat } from "../../serve/protocol.ts";
 import { type PolicyProvider } from "../../serve/policy.ts";
-import { replayFromDataset } from "../../serve/replay.ts";
-import { loadModelPolicy } from "../../serve/model-policy.ts";
 import { PolicyServer } from "../../serve/server.ts";
 
 async function provider(flags: Record<string, unknown>, log: (l: string) => void): Promise<PolicyProvider> {
@@ -13,7 +11,9 @@ async function provider(flags: Record<string, unknown>, log: (l: string) => void
   if ((checkpoint === undefined) === (replay === undefined)) {
     throw new ConfigError("internvla serve: give exactly one of --checkpoint DIR or --replay DATASET");
   }
+  // Heavy modules (the dataset reader, the compute engine) load only when needed, keeping `--help` fast.
   if (replay !== undefined) {
+    const { replayFromDataset } = await import("../../serve/replay.ts");
     return replayFromDataset(replay, {
       episode: flags.episode as number | undefined,
       horizon: flags.horizon as number,
@@ -21,6 +21,7 @@ async function provider(flags: Record<string, unknown>, log: (l: string) => void
       warn: (w) => log(`dataset: ${w.message}`),
     });
   }
+  const { loadModelPolicy } = await import("../../serve/model-policy.ts");
   return loadModelPolicy(checkpoint!, { inferHorizon: flags.horizon as number | undefined, seed: flags.seed as number });
 }
 
