@@ -3,22 +3,22 @@ import { np, tree, type JsTree, type Tensor } from "../tensor/index.ts";
 import { ConfigError, ShapeError, fmtShape } from "../tensor/errors.ts";
 
 /** AdamW hyper-parameters other than the learning rate (which is passed per step). */
-export interface AdamWConfig {
+export type AdamWConfig = {
   readonly b1: number;
   readonly b2: number;
   readonly eps: number;
   readonly weightDecay: number;
-}
+};
 
 /** InternVLA-A1 training: betas (0.9, 0.95), eps 1e-8, weight decay 0.01 on every parameter (architecture.md §5). */
 export const INTERNVLA_ADAMW: AdamWConfig = { b1: 0.9, b2: 0.95, eps: 1e-8, weightDecay: 0.01 };
 
-/** Optimizer state: the number of updates taken (float32 scalar Tensor) and the two moment trees. */
-export interface AdamWState<P> {
+/** Optimizer state: the number of updates taken (float32 scalar Tensor) and the two moment trees (a pytree, so jit can carry it). */
+export type AdamWState<P> = {
   count: Tensor;
   mu: P;
   nu: P;
-}
+};
 
 export function validateAdamWConfig(cfg: AdamWConfig): void {
   const rules: [keyof AdamWConfig, boolean, string][] = [
