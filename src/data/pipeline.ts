@@ -66,10 +66,15 @@ export class DataPipeline {
     return this.builders[dataset].sample(frame);
   }
 
-  /** Builds a batch for given draws (in order). */
+  /** Builds a batch for given draws (in order); each dataset's frames are fetched together. */
   async batchOf(draws: readonly { dataset: number; frame: number }[]): Promise<Batch> {
-    const samples: TrainingSample[] = [];
-    for (const d of draws) samples.push(await this.sample(d.dataset, d.frame));
+    const samples: TrainingSample[] = new Array(draws.length);
+    for (let d = 0; d < this.builders.length; d++) {
+      const idx = draws.map((x, i) => (x.dataset === d ? i : -1)).filter((i) => i >= 0);
+      if (idx.length === 0) continue;
+      const built = await this.builders[d].samples(idx.map((i) => draws[i].frame));
+      idx.forEach((i, k) => (samples[i] = built[k]));
+    }
     return collate(samples, this.spec.config.layout);
   }
 

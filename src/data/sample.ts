@@ -73,57 +73,68 @@ export class SampleBuilder {
     return { state: normalize(state, this.stateNorm), actions: normalize(actions, this.actionNorm), actionIsPad: win.isPad };
   }
 
-  /** Letterboxed frames [V, F, 3, H, W] (missing cameras all 255) and the camera mask [V]. */
-  async images(row: number): Promise<{ images: Uint8Array; imageMask: Uint8Array }> {
+  /**
+   * Letterboxed frames [V, F, 3, H, W] (missing cameras all 255) and the camera mask [V] for several rows. All
+   * frames a camera needs are decoded in one sorted pass per video file, which is what makes batches fast.
+   */
+  async images(rows: readonly number[]): Promise<{ images: Uint8Array; imageMask: Uint8Array }[]> {
     const { views, frameOffsets, imageSize: S } = this.cfg.layout;
-    const ep = this.ds.episodes[this.ds.episodeOf(row)];
     const frameSize = 3 * S * S;
-    const images = new Uint8Array(views * frameOffsets.length * frameSize).fill(255);
-    const imageMask = new Uint8Array(views);
-    const rows = windowRows(ep.start, ep.end, row, frameOffsets).rows;
+    const eps = rows.map((r) => this.ds.episodes[this.ds.episodeOf(r)]);
+    const wins = rows.map((r, i) => windowRows(eps[i].start, eps[i].end, r, frameOffsets).rows);
+    const out = rows.map(() => ({ images: new Uint8Array(views * frameOffsets.length * frameSize).fill(255), imageMask: new Uint8Array(views) }));
     for (let v = 0; v < views; v++) {
       const cam = this.src.cameras[v];
-      if (!cam || !this.ds.hasCamera(cam, ep.index)) continue;
-      imageMask[v] = 1;
+      if (!cam) continue;
+      const users = rows.map((_, i) => i).filter((i) => this.ds.hasCamera(cam, eps[i].index));
       const local = new Map<number, Uint8Array>();
-      for (const r of new Set(rows)) {
+      for (const i of users) for (const r of wins[i]) {
         const hit = this.cache.get(`${cam}:${r}`);
         if (hit) local.set(r, hit);
       }
-      const need = [...new Set(rows)].filter((r) => !local.has(r));
+      const need = [...new Set(users.flatMap((i) => Array.from(wins[i])))].filter((r) => !local.has(r));
       if (need.length > 0) {
         const frames = await this.ds.frames(cam, need);
-        need.forEach((r, i) => {
+        need.forEach((r, k) => {
           const chw = new Uint8Array(frameSize);
-          letterboxToChw(frames[i], S, S, chw);
+          letterboxToChw(frames[k], S, S, chw);
           local.set(r, chw);
           this.cache.set(`${cam}:${r}`, chw);
         });
       }
-      rows.forEach((r, f) => images.set(local.get(r)!, (v * frameOffsets.length + f) * frameSize));
+      for (const i of users) {
+        out[i].imageMask[v] = 1;
+        wins[i].forEach((r, f) => out[i].images.set(local.get(r)!, (v * frameOffsets.length + f) * frameSize));
+      }
     }
-    return { images, imageMask };
+    return out;
   }
 
-  /** The full sample for a row. */
-  async sample(row: number): Promise<TrainingSample> {
+  /** Full samples for rows (frames fetched together). */
+  async samples(rows: readonly number[]): Promise<TrainingSample[]> {
     const { layout } = this.cfg;
-    const v = this.vectors(row);
-    const img = await this.images(row);
-    const ep = this.ds.episodes[this.ds.episodeOf(row)];
-    return {
-      ...img,
-      state: padRows(v.state, this.src.stateDim, layout.maxStateDim, `${this.src.name} state`),
-      actions: padRows(v.actions, this.src.actionDim, layout.maxActionDim, `${this.src.name} action`),
-      stateDim: this.src.stateDim,
-      actionDim: this.src.actionDim,
-      actionIsPad: v.actionIsPad,
-      task: this.ds.taskOf(row),
-      robotType: this.src.robotType,
-      datasetIndex: this.datasetIndex,
-      episodeIndex: ep.index,
-      frameIndex: this.ds.frameIndexOf(row),
-    };
+    const imgs = await this.images(rows);
+    return rows.map((row, i) => {
+      const v = this.vectors(row);
+      return {
+        ...imgs[i],
+        state: padRows(v.state, this.src.stateDim, layout.maxStateDim, `${this.src.name} state`),
+        actions: padRows(v.actions, this.src.actionDim, layout.maxActionDim, `${this.src.name} action`),
+        stateDim: this.src.stateDim,
+        actionDim: this.src.actionDim,
+        actionIsPad: v.actionIsPad,
+        task: this.ds.taskOf(row),
+        robotType: this.src.robotType,
+        datasetIndex: this.datasetIndex,
+        episodeIndex: this.ds.episodes[this.ds.episodeOf(row)].index,
+        frameIndex: this.ds.frameIndexOf(row),
+      };
+    });
+  }
+
+  /** The full sample for one row. */
+  async sample(row: number): Promise<TrainingSample> {
+    return (await this.samples([row]))[0];
   }
 }
 
