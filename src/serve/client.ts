@@ -19,6 +19,12 @@ export interface ConnectOptions {
   readonly maxFrameBytes?: number;
   /** Called before each wait, e.g. to print "still waiting for the server". */
   readonly onWaiting?: (attempt: number, reason: string) => void;
+  /**
+   * Mask client frames with a random key as RFC 6455 asks (default false: an all-zero key, which lets both ends
+   * skip XOR-ing every payload byte). The mask only protects HTTP proxies from script-crafted frames; a robot
+   * talking to its policy server sends no such content. Set true when a proxy sits in between.
+   */
+  readonly randomMask?: boolean;
 }
 
 type Reply = { kind: "binary"; bytes: Uint8Array } | { kind: "text"; text: string } | { kind: "closed"; code: number; reason: string };
@@ -26,7 +32,12 @@ type Reply = { kind: "binary"; bytes: Uint8Array } | { kind: "text"; text: strin
 /** One open connection, turning the message stream into awaited replies. */
 function openSocket(url: string, opts: ConnectOptions): Promise<{ ws: WebSocket; next: () => Promise<Reply> }> {
   const headers = opts.apiKey !== undefined ? { Authorization: `Api-Key ${opts.apiKey}` } : undefined;
-  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: opts.maxFrameBytes ?? DEFAULT_LIMITS.maxBytes, headers });
+  const ws = new WebSocket(url, {
+    perMessageDeflate: false,
+    maxPayload: opts.maxFrameBytes ?? DEFAULT_LIMITS.maxBytes,
+    headers,
+    ...(opts.randomMask ? {} : { generateMask: (mask: Buffer) => mask.fill(0) }),
+  });
   const replies: Reply[] = [];
   const waiters: ((r: Reply) => void)[] = [];
   let closed: Reply | undefined;
