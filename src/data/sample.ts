@@ -46,8 +46,9 @@ class FrameCache {
 /** Turns rows of one dataset into TrainingSamples. Borrows the dataset (the caller closes it). */
 export class SampleBuilder {
   private readonly cache: FrameCache;
-  private readonly stateNorm: Normalizer;
-  private readonly actionNorm: Normalizer;
+  /** The state and action normalisers (the policy server needs their inverses). */
+  readonly stateNorm: Normalizer;
+  readonly actionNorm: Normalizer;
 
   constructor(readonly ds: LeRobotDataset, readonly src: ResolvedSource, readonly cfg: PipelineConfig, stats: NormStats | undefined, readonly datasetIndex = 0) {
     const { layout } = cfg;
