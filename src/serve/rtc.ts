@@ -8,7 +8,7 @@
 //   w = min(c * (t^2 + (1-t)^2) / t^2, beta),  c = t / (1 - t)   (tau = 1 - t in the paper's notation).
 // LeRobot's RTCProcessor (policies/rtc/modeling_rtc.py) computes the same, except that its current version
 // evaluates v outside the autograd graph, so its J is the identity; ours differentiates through v as the paper does.
-import { type Tensor, fromF32, np, vjp } from "../tensor/index.ts";
+import { type Tensor, fromF32, vjp } from "../tensor/index.ts";
 import { ConfigError, ShapeError } from "../tensor/errors.ts";
 
 /** How much each step of the previous chunk is trusted (LeRobot RTCAttentionSchedule). */
@@ -96,17 +96,21 @@ export function guidedVelocity(v: VelocityFn, xT: Tensor, t: number, guide: Guid
   }
 }
 
+/** The times t_k (from 1 down) and the step dt < 0 of an Euler sampler; the model's is flow.ts `eulerSchedule`. */
+export interface EulerSchedule {
+  readonly times: readonly number[];
+  readonly dt: number;
+}
+
 /**
- * Euler integration from t = 1 (x = noise, consumed) to t = 0 in `steps` steps of dt = -1/steps,
- * guided when `guide` is given. Returns x_0 [..., H, A].
+ * Euler integration x <- x + dt * v(x, t_k) from x = noise (consumed) at t = 1 over the schedule, guided when
+ * `guide` is given. Returns x_0 [..., H, A].
  */
-export function eulerSample(v: VelocityFn, noise: Tensor, steps: number, guide?: Guide): Tensor {
-  const dt = -1 / steps;
+export function eulerSample(v: VelocityFn, noise: Tensor, schedule: EulerSchedule, guide?: Guide): Tensor {
   let x = noise;
-  for (let k = 0; k < steps; k++) {
-    const t = 1 + k * dt;
+  for (const t of schedule.times) {
     const vel = guide ? guidedVelocity(v, x.ref, t, guide) : v(x.ref, t);
-    x = x.add(vel.mul(dt));
+    x = x.add(vel.mul(schedule.dt));
   }
   return x;
 }
@@ -141,9 +145,4 @@ export function rtcGuide(
 export function disposeGuide(g: Guide): void {
   g.target.dispose();
   g.weights.dispose();
-}
-
-/** Zeros of a chunk shape, a convenience for tests and warm-up. */
-export function zerosChunk(shape: readonly number[]): Tensor {
-  return np.zeros([...shape], { dtype: np.float32 });
 }

@@ -34,6 +34,8 @@ afterAll(() => [w1, b1, w2].forEach((t) => t.dispose()));
 /** The fixture's field v(x, t) = tanh(x W1 + t b1) W2 + 0.5 t x. */
 const field: VelocityFn = (x, t) => np.matmul(np.tanh(np.matmul(x.ref, w1.ref).add(b1.ref.mul(t))), w2.ref).add(x.mul(0.5 * t));
 const noise = (): Tensor => fromF32(fx.noise, [cfg.B, cfg.H, cfg.A]);
+/** The reference's schedule: t_k = 1 + k dt in float64, dt = -1/steps. */
+const eulerTimes = (steps: number) => ({ times: Array.from({ length: steps }, (_, k) => 1 + k * (-1 / steps)), dt: -1 / steps });
 const guide = (schedule: PrefixSchedule) =>
   rtcGuide(fx.prev, cfg.prev_count, cfg.H, cfg.A, cfg.delay, { executionHorizon: cfg.execution_horizon, maxGuidanceWeight: cfg.max_guidance_weight, schedule });
 
@@ -65,17 +67,17 @@ describe("against PyTorch (LeRobot rules, full vjp through v)", () => {
     }
     it(`a whole guided Euler sample (${schedule}, 10 steps)`, async () => {
       const g = guide(schedule);
-      const x = await toF32(eulerSample(field, noise(), cfg.steps, g));
+      const x = await toF32(eulerSample(field, noise(), eulerTimes(cfg.steps), g));
       disposeGuide(g);
       expect(x).toBeAllclose(fx[`sample_guided_${schedule}`], TOL.grad, `sample ${schedule}`);
     });
   }
 
   it("an unguided sample, and guidance pulls the frozen prefix onto the previous chunk", async () => {
-    const plain = await toF32(eulerSample(field, noise(), cfg.steps));
+    const plain = await toF32(eulerSample(field, noise(), eulerTimes(cfg.steps)));
     expect(plain).toBeAllclose(fx.sample_plain, TOL.f32, "plain sample");
     const g = guide("linear");
-    const guided = await toF32(eulerSample(field, noise(), cfg.steps, g));
+    const guided = await toF32(eulerSample(field, noise(), eulerTimes(cfg.steps), g));
     disposeGuide(g);
     const prefixErr = (x: Float32Array): number => {
       let e = 0;
@@ -98,8 +100,8 @@ describe("analytic velocity fields", () => {
     const exact: VelocityFn = (x, t) => x.sub(aStar.ref).div(t);
     const prev = Float32Array.from({ length: 8 }, () => 5);
     const g = rtcGuide(prev, 4, 6, 2, 2, { executionHorizon: 4, maxGuidanceWeight: 10, schedule: "linear" });
-    const plain = await toF32(eulerSample(exact, fromF32(eps, shape), 10));
-    const guided = await toF32(eulerSample(exact, fromF32(eps, shape), 10, g));
+    const plain = await toF32(eulerSample(exact, fromF32(eps, shape), eulerTimes(10)));
+    const guided = await toF32(eulerSample(exact, fromF32(eps, shape), eulerTimes(10), g));
     disposeGuide(g);
     aStar.dispose();
     // Constant velocity along the straight path: Euler is exact up to float32 rounding.
