@@ -1,9 +1,6 @@
 // A policy that serves recorded actions (to test a robot loop or the wire without a model).
 import { ConfigError, ShapeError } from "../tensor/errors.ts";
 import { type WarnFn } from "../data/errors.ts";
-import { LeRobotDataset } from "../data/lerobot/dataset.ts";
-import { cameraSize } from "../data/lerobot/meta.ts";
-import { concatFeatures, resolveSource } from "../data/source.ts";
 import {
   type CameraImage, type Policy, type PolicyObservation, type PolicyProvider, type PolicyResult, actionChunk, greyImage,
 } from "./policy.ts";
@@ -104,6 +101,12 @@ const SLOT_NAMES = ["top", "wrist", "right_wrist"] as const;
  * training sees them (FEATURE_MAPPING for known robots, else `action`).
  */
 export async function replayFromDataset(root: string, opts: Omit<ReplayOptions, "robotType" | "fps" | "stateDim" | "cameras"> & { warn?: WarnFn } = {}): Promise<PolicyProvider> {
+  // The dataset reader loads on demand: clients importing src/serve do not pay for parquet and video decoders.
+  const [{ LeRobotDataset }, { cameraSize }, { concatFeatures, resolveSource }] = await Promise.all([
+    import("../data/lerobot/dataset.ts"),
+    import("../data/lerobot/meta.ts"),
+    import("../data/source.ts"),
+  ]);
   const ds = await LeRobotDataset.open(root, { warn: opts.warn });
   try {
     const source = resolveSource({ root }, ds, SLOT_NAMES.length);
