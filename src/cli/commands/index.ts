@@ -1,5 +1,8 @@
 // The registry of subcommands, in the order `internvla --help` lists them.
 import { type Command } from "../command.ts";
+import { convertCommand } from "./convert.ts";
+import { inspectCommand } from "./inspect.ts";
 import { serveCommand } from "./serve.ts";
+import { statsCommand } from "./stats.ts";
 
-export const commands: readonly Command[] = [serveCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand];

@@ -72,45 +72,68 @@ export async function encodeEpisodeVideo(
   writeFileAtomic(path, new Uint8Array(output.target.buffer as ArrayBuffer));
 }
 
+/** A comparable key of an mp4's codec configuration (codec string, size, and the codec's setup bytes). */
+export async function videoConfigKey(path: string): Promise<string> {
+  ensureCodecs();
+  const input = new Input({ source: new FilePathSource(path), formats: ALL_FORMATS });
+  try {
+    const track = await input.getPrimaryVideoTrack();
+    if (!track) throw new DatasetError(`${path}: no video track`);
+    return configKey(await track.getDecoderConfig());
+  } finally {
+    input.dispose();
+  }
+}
+
+function configKey(config: VideoDecoderConfigLike | null): string {
+  const d = config?.description;
+  const bytes = d instanceof ArrayBuffer ? new Uint8Array(d) : d && ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(0);
+  return JSON.stringify({ codec: config?.codec, w: config?.codedWidth, h: config?.codedHeight, d: Array.from(bytes) });
+}
+
+type VideoDecoderConfigLike = { codec?: string; codedWidth?: number; codedHeight?: number; description?: unknown };
+
 /**
- * Concatenates single-episode mp4 files (same codec and size) into one mp4 without re-encoding; episode i starts
- * at the sum of the previous episodes' frame counts / fps. Returns each episode's [from, to) in seconds.
+ * Concatenates mp4 files (same codec configuration, see videoConfigKey) into one without re-encoding. Each part
+ * starts where the previous one's last frame ends; returns each part's [from, to) in seconds.
  */
-export async function concatVideos(parts: readonly { path: string; frames: number }[], outPath: string, fps: number): Promise<{ from: number; to: number }[]> {
+export async function concatVideos(parts: readonly string[], outPath: string, fps: number): Promise<{ from: number; to: number }[]> {
   ensureCodecs();
   const tmp = tempName(outPath);
   const output = new Output({ format: new Mp4OutputFormat({ fastStart: "in-memory" }), target: new FilePathTarget(tmp) });
   let source: EncodedVideoPacketSource | undefined;
-  let firstConfig = "";
+  let firstKey = "";
   const spans: { from: number; to: number }[] = [];
-  let offsetFrames = 0;
-  for (const part of parts) {
-    const input = new Input({ source: new FilePathSource(part.path), formats: ALL_FORMATS });
+  let offset = 0;
+  for (const path of parts) {
+    const input = new Input({ source: new FilePathSource(path), formats: ALL_FORMATS });
     try {
       const track = await input.getPrimaryVideoTrack();
-      if (!track) throw new DatasetError(`${part.path}: no video track`);
+      if (!track) throw new DatasetError(`${path}: no video track`);
       const config = await track.getDecoderConfig();
-      const key = JSON.stringify({ ...config, description: Array.from(new Uint8Array((config?.description as ArrayBuffer | undefined) ?? new ArrayBuffer(0))) });
+      const key = configKey(config as VideoDecoderConfigLike | null);
       if (!source) {
         source = new EncodedVideoPacketSource(track.codec!);
         output.addVideoTrack(source, { frameRate: fps });
         await output.start();
-        firstConfig = key;
-      } else if (key !== firstConfig) {
-        throw new DatasetError(`internal: ${part.path}: decoder config differs from the first episode's; cannot concatenate without re-encoding`);
+        firstKey = key;
+      } else if (key !== firstKey) {
+        throw new DatasetError(`internal: ${path}: codec configuration differs from the first part's; group parts by videoConfigKey first`);
       }
-      const offset = offsetFrames / fps;
-      let first = true;
+      let end = 0;
+      let first = spans.length === 0;
       for await (const packet of new EncodedPacketSink(track).packets()) {
-        const shifted = packet.clone({ timestamp: Math.round((packet.timestamp + offset) * fps) / fps });
-        await source.add(shifted, first && spans.length === 0 ? { decoderConfig: config! } : undefined);
+        const ts = Math.round((packet.timestamp + offset) * fps) / fps;
+        end = Math.max(end, packet.timestamp + (packet.duration > 0 ? packet.duration : 1 / fps));
+        await source.add(packet.clone({ timestamp: ts }), first ? { decoderConfig: config! } : undefined);
         first = false;
       }
+      const duration = Math.round(end * fps) / fps;
+      spans.push({ from: offset, to: offset + duration });
+      offset += duration;
     } finally {
       input.dispose();
     }
-    spans.push({ from: offsetFrames / fps, to: (offsetFrames + part.frames) / fps });
-    offsetFrames += part.frames;
   }
   await output.finalize();
   renameSync(tmp, outPath);

@@ -9,7 +9,7 @@ import {
 } from "./parquet.ts";
 import { type FeatureStats, QUANTILE_KEYS, aggregateStats } from "./stats.ts";
 import { statsToJson } from "./stats-json.ts";
-import { concatVideos } from "./video.ts";
+import { concatVideos, videoConfigKey } from "./video.ts";
 import { type WriterSpec, hfFeaturesMeta, infoFeatures } from "./writer-spec.ts";
 
 /** What the writer remembers of each staged episode (stored as .staging/ep-N/episode.json). */
@@ -35,8 +35,11 @@ interface FilePlan {
   readonly episodes: number[];
 }
 
-/** Groups episodes into files of at most `capBytes` (an episode never splits); 1000 files per chunk. */
-function planFiles(sizes: readonly number[], capBytes: number): FilePlan[] {
+/**
+ * Groups episodes into files of at most `capBytes` (an episode never splits; a new file also starts where
+ * `groupKeys` changes); 1000 files per chunk.
+ */
+function planFiles(sizes: readonly number[], capBytes: number, groupKeys?: readonly string[]): FilePlan[] {
   const plans: FilePlan[] = [];
   let current: number[] = [];
   let bytes = 0;
@@ -47,7 +50,8 @@ function planFiles(sizes: readonly number[], capBytes: number): FilePlan[] {
     bytes = 0;
   };
   sizes.forEach((s, i) => {
-    if (current.length > 0 && bytes + s > capBytes) flush();
+    const newGroup = groupKeys !== undefined && current.length > 0 && groupKeys[i] !== groupKeys[current[0]];
+    if (current.length > 0 && (bytes + s > capBytes || newGroup)) flush();
     current.push(i);
     bytes += s;
   });
@@ -81,9 +85,11 @@ async function writeVideoFiles(dir: string, spec: WriterSpec, eps: readonly Stag
   for (const [key, f] of Object.entries(spec.features)) {
     if (f.dtype !== "video") continue;
     const places: VideoPlace[] = new Array(eps.length);
-    for (const plan of planFiles(eps.map((e) => e.videoBytes[key]), VIDEO_FILE_MB * 1e6)) {
+    const configs: string[] = [];
+    for (let i = 0; i < eps.length; i++) configs.push(await videoConfigKey(staged(i, `${key}.mp4`)));
+    for (const plan of planFiles(eps.map((e) => e.videoBytes[key]), VIDEO_FILE_MB * 1e6, configs)) {
       const path = join(dir, formatPath(V30_VIDEO_PATH, { video_key: key, chunk_index: plan.chunk, file_index: plan.file }));
-      const parts = plan.episodes.map((i) => ({ path: staged(i, `${key}.mp4`), frames: eps[i].length }));
+      const parts = plan.episodes.map((i) => staged(i, `${key}.mp4`));
       mkdirSync(dirname(path), { recursive: true });
       const spans = await concatVideos(parts, path, spec.fps);
       plan.episodes.forEach((i, k) => {
