@@ -1,6 +1,6 @@
 // ActionChunkBroker: one action per control step from chunked policies; sync (openpi) or async with merging (LeRobot).
-import { ConfigError } from "../tensor/errors.ts";
-import { type Policy, type PolicyObservation, type PolicyResult, actionAt } from "./policy.ts";
+import { ConfigError, ShapeError } from "../tensor/errors.ts";
+import { type Policy, type PolicyObservation, type PolicyResult, type RtcRequest, actionAt } from "./policy.ts";
 
 /**
  * How an early chunk is merged with the actions still queued for the same steps (LeRobot async inference):
@@ -39,16 +39,6 @@ export interface BrokerStats {
   latenciesMs: number[];
 }
 
-export interface ActionChunkBroker {
-  /** The action for the current control step (robot units, a copy); queries the policy when needed. */
-  next(obs: PolicyObservation): Promise<Float32Array>;
-  /** Drops queued actions, waits for a request in flight, resets the step counter and the policy. */
-  reset(): Promise<void>;
-  readonly stats: BrokerStats;
-  /** The control step the next call to `next` serves. */
-  readonly step: number;
-}
-
 interface Pending {
   readonly sentStep: number;
   readonly sentAt: number;
@@ -72,104 +62,112 @@ function validate(o: BrokerOptions): void {
   if (o.rtc && o.mode !== "async") throw new ConfigError("broker: rtc needs mode async (it guides a chunk requested early)");
 }
 
-/** Wraps a chunked policy so the robot loop asks for one action per control step. */
-export function actionChunkBroker(policy: Policy, opts: BrokerOptions = {}): ActionChunkBroker {
-  validate(opts);
-  const clock = opts.clock ?? (() => performance.now());
-  const mode = opts.mode ?? "sync";
-  const oldWeight = opts.oldWeight ?? 0.3;
-  const stats: BrokerStats = { requests: 0, stalls: 0, mergedSteps: 0, staleSteps: 0, latenciesMs: [] };
-  let step = 0;
-  let queue: Float32Array[] = []; // queue[k] is the action for step + k
-  let chunkLength = 0;
-  let pending: Pending | undefined;
-  let stepDelays: number[] = [];
+/**
+ * Wraps a chunked policy so the robot loop asks for one action per control step. A resource bound to one
+ * policy connection: it owns the action queue and the request in flight.
+ */
+export class ActionChunkBroker {
+  readonly stats: BrokerStats = { requests: 0, stalls: 0, mergedSteps: 0, staleSteps: 0, latenciesMs: [] };
+  private readonly clock: () => number;
+  private stepNow = 0;
+  private queue: Float32Array[] = []; // queue[k] is the action for step + k
+  private chunkLength = 0;
+  private pending: Pending | undefined;
+  private stepDelays: number[] = [];
 
-  const inferenceDelay = (): number => {
-    const period = opts.controlPeriodMs;
-    const worst = period
-      ? Math.ceil(Math.max(0, ...stats.latenciesMs) / period)
-      : Math.max(0, ...stepDelays);
-    return Math.min(worst, queue.length);
-  };
+  constructor(private readonly policy: Policy, private readonly opts: BrokerOptions = {}) {
+    validate(opts);
+    this.clock = opts.clock ?? (() => performance.now());
+  }
 
-  const request = (obs: PolicyObservation): void => {
-    const sent: PolicyObservation = { ...obs, step, ...(opts.rtc && queue.length > 0 ? { rtc: rtcRequest() } : {}) };
+  /** The control step the next call to `next` serves. */
+  get step(): number {
+    return this.stepNow;
+  }
+
+  /** The action for the current control step (robot units, a copy); queries the policy when needed. */
+  async next(obs: PolicyObservation): Promise<Float32Array> {
+    if (this.pending && (this.pending.result || this.pending.error !== undefined)) this.merge(this.pending);
+    if (this.wantsRequest()) this.request(obs);
+    while (this.queue.length === 0) {
+      if (!this.pending) this.request(obs);
+      this.stats.stalls++;
+      const p = this.pending!;
+      await p.promise;
+      this.merge(p);
+    }
+    this.stepNow++;
+    return this.queue.shift()!;
+  }
+
+  /** Drops queued actions, waits for a request in flight, resets the step counter and the policy. */
+  async reset(): Promise<void> {
+    if (this.pending) await this.pending.promise;
+    this.pending = undefined;
+    this.queue = [];
+    this.stepDelays = [];
+    this.stepNow = 0;
+    await this.policy.reset();
+  }
+
+  private wantsRequest(): boolean {
+    if (this.pending) return false;
+    if (this.queue.length === 0) return true;
+    return this.opts.mode === "async" && this.queue.length <= (this.opts.threshold ?? 0.5) * this.chunkLength;
+  }
+
+  /** Expected steps until a new chunk arrives: measured latency over the control period, else observed steps. */
+  private inferenceDelay(): number {
+    const period = this.opts.controlPeriodMs;
+    const worst = period ? Math.ceil(Math.max(0, ...this.stats.latenciesMs) / period) : Math.max(0, ...this.stepDelays);
+    return Math.min(worst, this.queue.length);
+  }
+
+  private request(obs: PolicyObservation): void {
+    const rtc = this.opts.rtc && this.queue.length > 0 ? this.rtcRequest() : undefined;
     const p: Pending = {
-      sentStep: step,
-      sentAt: clock(),
-      promise: policy.infer(sent).then(
+      sentStep: this.stepNow,
+      sentAt: this.clock(),
+      promise: this.policy.infer({ ...obs, step: this.stepNow, ...(rtc ? { rtc } : {}) }).then(
         (r) => {
           p.result = r;
-          stats.latenciesMs = [...stats.latenciesMs, clock() - p.sentAt].slice(-LATENCY_WINDOW);
+          this.stats.latenciesMs = [...this.stats.latenciesMs, this.clock() - p.sentAt].slice(-LATENCY_WINDOW);
         },
-        (e) => {
+        (e: unknown) => {
           p.error = e;
         },
       ),
     };
-    stats.requests++;
-    pending = p;
-  };
+    this.stats.requests++;
+    this.pending = p;
+  }
 
-  const rtcRequest = () => {
-    const dim = queue[0].length;
-    const prev = new Float32Array(queue.length * dim);
-    queue.forEach((a, k) => prev.set(a, k * dim));
-    return { prevActions: prev, prevCount: queue.length, inferenceDelay: inferenceDelay() };
-  };
+  private rtcRequest(): RtcRequest {
+    const dim = this.queue[0].length;
+    const prev = new Float32Array(this.queue.length * dim);
+    this.queue.forEach((a, k) => prev.set(a, k * dim));
+    return { prevActions: prev, prevCount: this.queue.length, inferenceDelay: this.inferenceDelay() };
+  }
 
-  const merge = (p: Pending): void => {
-    pending = undefined;
+  /** Aligns chunk action i with step sentStep + i: past steps are dropped, queued steps merged, the rest appended. */
+  private merge(p: Pending): void {
+    this.pending = undefined;
     if (p.error !== undefined) throw p.error;
     const chunk = p.result!.actions;
-    const used = Math.min(chunk.horizon, opts.replanSteps ?? chunk.horizon);
-    chunkLength = used;
-    stepDelays = [...stepDelays, step - p.sentStep].slice(-LATENCY_WINDOW);
+    if (chunk.horizon < 1) throw new ShapeError("broker: the policy returned an empty action chunk");
+    const used = Math.min(chunk.horizon, this.opts.replanSteps ?? chunk.horizon);
+    const w = this.opts.oldWeight ?? 0.3;
+    this.chunkLength = used;
+    this.stepDelays = [...this.stepDelays, this.stepNow - p.sentStep].slice(-LATENCY_WINDOW);
     for (let i = 0; i < used; i++) {
-      const k = p.sentStep + i - step;
+      const k = p.sentStep + i - this.stepNow;
       const fresh = actionAt(chunk, i);
-      if (k < 0) stats.staleSteps++;
-      else if (k < queue.length) {
-        stats.mergedSteps++;
-        const old = queue[k];
-        queue[k] = opts.merge === "latest_only" ? fresh.slice() : old.map((o, j) => oldWeight * o + (1 - oldWeight) * fresh[j]);
-      } else queue.push(fresh.slice());
+      if (k < 0) this.stats.staleSteps++;
+      else if (k < this.queue.length) {
+        this.stats.mergedSteps++;
+        const old = this.queue[k];
+        this.queue[k] = this.opts.merge === "latest_only" ? fresh.slice() : old.map((o, j) => w * o + (1 - w) * fresh[j]);
+      } else this.queue.push(fresh.slice());
     }
-  };
-
-  const wantsRequest = (): boolean => {
-    if (pending) return false;
-    if (queue.length === 0) return true;
-    return mode === "async" && queue.length <= (opts.threshold ?? 0.5) * chunkLength;
-  };
-
-  return {
-    stats,
-    get step() {
-      return step;
-    },
-    async next(obs: PolicyObservation): Promise<Float32Array> {
-      if (pending && (pending.result || pending.error !== undefined)) merge(pending);
-      if (wantsRequest()) request(obs);
-      while (queue.length === 0) {
-        if (!pending) request(obs);
-        stats.stalls++;
-        const p = pending!;
-        await p.promise;
-        merge(p);
-      }
-      const action = queue.shift()!;
-      step++;
-      return action;
-    },
-    async reset(): Promise<void> {
-      if (pending) await pending.promise;
-      pending = undefined;
-      queue = [];
-      stepDelays = [];
-      step = 0;
-      await policy.reset();
-    },
-  };
+  }
 }

@@ -2,7 +2,7 @@
 // rtc.ts and model-policy.ts are imported directly: they load the compute engine, which a client does not need.
 export * from "./policy.ts";
 export { type ConnectOptions, type RemotePolicy, RemotePolicyError, connectPolicy } from "./client.ts";
-export { type ActionChunkBroker, type BrokerOptions, type BrokerStats, type MergeMode, actionChunkBroker } from "./broker.ts";
+export { ActionChunkBroker, type BrokerOptions, type BrokerStats, type MergeMode } from "./broker.ts";
 export { PolicyServer, type ServerOptions, type ServerStats } from "./server.ts";
 export { type ReplayEpisode, type ReplayOptions, replayFromDataset, replayPolicy } from "./replay.ts";
 export { INPUT_FORMATS, type InputFormat, observationToWire, parseObservation } from "./protocol.ts";

@@ -3,10 +3,11 @@
 import { CheckpointError, ConfigError, ShapeError } from "../tensor/errors.ts";
 import { letterboxToChw } from "../data/image.ts";
 import { type FeatureStats } from "../data/lerobot/stats.ts";
-import { fromDelta, makeNormalizer, normalize, padRows, toDelta, unnormalize, unpadRows } from "../data/transforms.ts";
+import { type Normalizer, fromDelta, makeNormalizer, normalize, padRows, toDelta, unnormalize, unpadRows } from "../data/transforms.ts";
 import { type ActionMode, type NormMode } from "../data/types.ts";
 import {
-  type CameraImage, type Policy, type PolicyObservation, type PolicyProvider, type PolicyResult, actionChunk, greyImage,
+  type CameraImage, type Policy, type PolicyMetadata, type PolicyObservation, type PolicyProvider, type PolicyResult,
+  actionChunk, greyImage,
 } from "./policy.ts";
 import { type RtcConfig, DEFAULT_RTC, validateRtcConfig } from "./rtc.ts";
 
@@ -96,16 +97,113 @@ function validateSpec(spec: RobotSpec, model: ActionModel): void {
   }
 }
 
+/** Everything fixed per served robot: the model, its spec and the normalisers. */
+interface Pipeline {
+  readonly model: ActionModel;
+  readonly spec: RobotSpec;
+  readonly where: string;
+  readonly stateNorm: Normalizer;
+  readonly actionNorm: Normalizer;
+  /** The delta mask, empty for absolute actions. */
+  readonly mask: readonly boolean[];
+}
+
+/** Robot-unit actions [n, actionDim] -> model space [n, maxActionDim] (delta, normalised, padded). */
+function toModelSpace(pl: Pipeline, actions: Float32Array, state: Float32Array): Float32Array {
+  const { spec } = pl;
+  return padRows(normalize(toDelta(actions, spec.actionDim, state, pl.mask), pl.actionNorm), spec.actionDim, pl.model.maxActionDim, pl.where);
+}
+
+/** A normalised chunk [chunk, maxActionDim] -> the first inferHorizon robot-unit actions [h, actionDim]. */
+function fromModelSpace(pl: Pipeline, z: Float32Array, state: Float32Array): Float32Array {
+  const { spec } = pl;
+  const rows = fromDelta(unnormalize(unpadRows(z, spec.actionDim, pl.model.maxActionDim), pl.actionNorm), spec.actionDim, state, pl.mask);
+  const out = rows.subarray(0, spec.inferHorizon * spec.actionDim);
+  if (spec.binarizeGrippers) {
+    for (let i = 0; i < out.length; i++) if (!spec.deltaMask[i % spec.actionDim]) out[i] = out[i] > 0.5 ? 1 : 0;
+  }
+  return out;
+}
+
+/** Camera slots, frames (t-15, t) letterboxed, masks, and the normalised padded state. Records frame t. */
+function prepareInputs(pl: Pipeline, obs: PolicyObservation, step: number, history: ReturnType<typeof frameHistory>): ModelInputs {
+  const { model, spec } = pl;
+  const S = model.imageSize;
+  const plane = 3 * S * S;
+  const images = new Uint8Array(model.views * 2 * plane).fill(255);
+  const imageMask = new Uint8Array(model.views);
+  spec.cameras.forEach((cam, v) => {
+    const now = cam === null ? undefined : obs.images[cam];
+    if (cam === null || now === undefined) return;
+    const past = obs.pastImages?.[cam] ?? history.past(cam, step, now);
+    history.add(cam, step, now);
+    letterboxToChw({ rgb: past.data, width: past.width, height: past.height }, S, S, images, v * 2 * plane);
+    letterboxToChw({ rgb: now.data, width: now.width, height: now.height }, S, S, images, (v * 2 + 1) * plane);
+    imageMask[v] = 1;
+  });
+  if (!imageMask[0]) {
+    throw new ShapeError(`${pl.where}: camera "${spec.cameras[0]}" (slot 0, top/head) is missing; got cameras ${Object.keys(obs.images).join(", ")}`);
+  }
+  const state = padRows(normalize(Float32Array.from(obs.state), pl.stateNorm), spec.stateDim, model.maxStateDim, pl.where);
+  return { images, imageMask, state, prompt: obs.prompt };
+}
+
+function rtcInModelSpace(pl: Pipeline, obs: PolicyObservation, config: RtcConfig): ModelRtc {
+  const r = obs.rtc!;
+  const dim = pl.spec.actionDim;
+  if (r.prevActions.length !== r.prevCount * dim) {
+    throw new ShapeError(`${pl.where}: rtc previous actions must be [n, ${dim}], got ${r.prevActions.length} values for n = ${r.prevCount}`);
+  }
+  const count = Math.min(r.prevCount, pl.model.chunk);
+  const prev = toModelSpace(pl, r.prevActions.slice(0, count * dim), obs.state);
+  return { prev, prevCount: count, inferenceDelay: Math.min(r.inferenceDelay, count), config };
+}
+
+/** One client's session: its frame history and noise counter over the shared pipeline. */
+function modelSession(pl: Pipeline, metadata: PolicyMetadata, opts: ModelPolicyOptions): Policy {
+  const { spec } = pl;
+  const history = frameHistory(spec.frameGap);
+  let calls = 0;
+  let lastStep = -spec.inferHorizon;
+  return {
+    metadata,
+    async reset() {
+      history.clear();
+      calls = 0;
+      lastStep = -spec.inferHorizon;
+    },
+    async infer(obs: PolicyObservation): Promise<PolicyResult> {
+      const t0 = performance.now();
+      if (obs.state.length !== spec.stateDim) {
+        throw new ShapeError(`${pl.where}: state has ${obs.state.length} values; this robot's state has ${spec.stateDim}`);
+      }
+      // Without a step, assume the client executed the whole previous reply (openpi's ActionChunkBroker).
+      const step = obs.step ?? lastStep + spec.inferHorizon;
+      lastStep = step;
+      const inputs = prepareInputs(pl, obs, step, history);
+      const rtc = obs.rtc ? rtcInModelSpace(pl, obs, opts.rtc ?? DEFAULT_RTC) : undefined;
+      const z = await pl.model.sample(inputs, ((opts.seed ?? 0) + 7919 * calls++) >>> 0, rtc);
+      const actions = actionChunk(fromModelSpace(pl, z, obs.state), spec.inferHorizon, spec.actionDim, pl.where);
+      return { actions, policyTiming: { infer_ms: performance.now() - t0 } };
+    },
+  };
+}
+
 /** Serves `model` for one robot: shared weights, per-session frame history and noise counter. */
 export function modelPolicy(model: ActionModel, spec: RobotSpec, stats: { state: FeatureStats; action: FeatureStats }, opts: ModelPolicyOptions = {}): PolicyProvider {
   validateSpec(spec, model);
   if (opts.rtc) validateRtcConfig(opts.rtc);
   const where = `serving ${spec.robotType}`;
-  const stateNorm = makeNormalizer(stats.state, spec.normMode, spec.stateDim, `${where} state stats`);
-  const actionNorm = makeNormalizer(stats.action, spec.normMode, spec.actionDim, `${where} action stats`);
-  const mask = spec.actionMode === "delta" ? spec.deltaMask : [];
+  const pl: Pipeline = {
+    model,
+    spec,
+    where,
+    stateNorm: makeNormalizer(stats.state, spec.normMode, spec.stateDim, `${where} state stats`),
+    actionNorm: makeNormalizer(stats.action, spec.normMode, spec.actionDim, `${where} action stats`),
+    mask: spec.actionMode === "delta" ? spec.deltaMask : [],
+  };
   const S = model.imageSize;
-  const metadata = {
+  const metadata: PolicyMetadata = {
     policy: "internvla-a1",
     robot_type: spec.robotType,
     action_horizon: spec.inferHorizon,
@@ -116,82 +214,9 @@ export function modelPolicy(model: ActionModel, spec: RobotSpec, stats: { state:
     action_mode: spec.actionMode,
     rtc: opts.rtc ?? null,
   };
-
-  /** Robot-unit actions [n, actionDim] -> model space [n, maxActionDim]. */
-  const toModelSpace = (a: Float32Array, state: Float32Array): Float32Array =>
-    padRows(normalize(toDelta(a, spec.actionDim, state, mask), actionNorm), spec.actionDim, model.maxActionDim, where);
-
-  const fromModelSpace = (z: Float32Array, state: Float32Array): Float32Array => {
-    const rows = fromDelta(unnormalize(unpadRows(z, spec.actionDim, model.maxActionDim), actionNorm), spec.actionDim, state, mask);
-    const out = rows.subarray(0, spec.inferHorizon * spec.actionDim);
-    if (spec.binarizeGrippers) {
-      for (let i = 0; i < out.length; i++) if (!spec.deltaMask[i % spec.actionDim]) out[i] = out[i] > 0.5 ? 1 : 0;
-    }
-    return out;
-  };
-
-  const session = (): Policy => {
-    const history = frameHistory(spec.frameGap);
-    let calls = 0;
-    let lastStep = -spec.inferHorizon;
-    return {
-      metadata,
-      async reset() {
-        history.clear();
-        calls = 0;
-        lastStep = -spec.inferHorizon;
-      },
-      async infer(obs: PolicyObservation): Promise<PolicyResult> {
-        const t0 = performance.now();
-        if (obs.state.length !== spec.stateDim) {
-          throw new ShapeError(`${where}: state has ${obs.state.length} values; this robot's state has ${spec.stateDim}`);
-        }
-        // Without a step, assume the client executed the whole previous reply (openpi's ActionChunkBroker).
-        const step = obs.step ?? lastStep + spec.inferHorizon;
-        lastStep = step;
-        const inputs = prepareInputs(obs, step);
-        const rtc = obs.rtc ? rtcInModelSpace(obs) : undefined;
-        const z = await model.sample(inputs, ((opts.seed ?? 0) + 7919 * calls++) >>> 0, rtc);
-        const actions = actionChunk(fromModelSpace(z, obs.state), spec.inferHorizon, spec.actionDim, where);
-        return { actions, policyTiming: { infer_ms: performance.now() - t0 } };
-      },
-    };
-
-    function prepareInputs(obs: PolicyObservation, step: number): ModelInputs {
-      const V = model.views;
-      const plane = 3 * S * S;
-      const images = new Uint8Array(V * 2 * plane).fill(255);
-      const imageMask = new Uint8Array(V);
-      spec.cameras.forEach((cam, v) => {
-        const now = cam === null ? undefined : obs.images[cam];
-        if (cam === null || now === undefined) return;
-        const past = obs.pastImages?.[cam] ?? history.past(cam, step, now);
-        history.add(cam, step, now);
-        letterboxToChw({ rgb: past.data, width: past.width, height: past.height }, S, S, images, (v * 2) * plane);
-        letterboxToChw({ rgb: now.data, width: now.width, height: now.height }, S, S, images, (v * 2 + 1) * plane);
-        imageMask[v] = 1;
-      });
-      if (!imageMask[0]) {
-        throw new ShapeError(`${where}: camera "${spec.cameras[0]}" (slot 0, top/head) is missing; got cameras ${Object.keys(obs.images).join(", ")}`);
-      }
-      const state = padRows(normalize(Float32Array.from(obs.state), stateNorm), spec.stateDim, model.maxStateDim, where);
-      return { images, imageMask, state, prompt: obs.prompt };
-    }
-
-    function rtcInModelSpace(obs: PolicyObservation): ModelRtc {
-      const r = obs.rtc!;
-      if (r.prevActions.length !== r.prevCount * spec.actionDim) {
-        throw new ShapeError(`${where}: rtc previous actions must be [n, ${spec.actionDim}], got ${r.prevActions.length} values for n = ${r.prevCount}`);
-      }
-      const count = Math.min(r.prevCount, model.chunk);
-      const prev = toModelSpace(r.prevActions.slice(0, count * spec.actionDim), obs.state);
-      return { prev, prevCount: count, inferenceDelay: Math.min(r.inferenceDelay, count), config: opts.rtc ?? DEFAULT_RTC };
-    }
-  };
-
   return {
     metadata,
-    session,
+    session: () => modelSession(pl, metadata, opts),
     concurrency: 1,
     exampleObservation: () => ({
       images: Object.fromEntries(spec.cameras.filter((c): c is string => c !== null).map((c) => [c, greyImage(S, S)])),

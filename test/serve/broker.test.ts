@@ -1,7 +1,7 @@
 // ActionChunkBroker with a hand-driven fake policy and a fake clock: sync re-query, replan horizon, async early
 // requests with weighted-average / latest-only merging of overlaps (LeRobot async inference rules), RTC requests.
 import { describe, expect, it } from "vitest";
-import { actionChunkBroker } from "../../src/serve/broker.ts";
+import { ActionChunkBroker } from "../../src/serve/broker.ts";
 import { type Policy, type PolicyObservation, type PolicyResult, actionChunk, greyImage } from "../../src/serve/policy.ts";
 import { ConfigError } from "../../src/tensor/errors.ts";
 
@@ -40,7 +40,7 @@ const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 const chunk = (base: number, n: number): number[] => Array.from({ length: n }, (_, i) => base + i);
 
 /** Calls next(); if the broker is waiting for call `answer.call`, answers it. */
-async function step(b: ReturnType<typeof actionChunkBroker>, p: ReturnType<typeof fakePolicy>, answer?: { call: number; values: number[] }): Promise<number> {
+async function step(b: ActionChunkBroker, p: ReturnType<typeof fakePolicy>, answer?: { call: number; values: number[] }): Promise<number> {
   const a = b.next(obs);
   if (answer) {
     await tick();
@@ -52,7 +52,7 @@ async function step(b: ReturnType<typeof actionChunkBroker>, p: ReturnType<typeo
 describe("sync mode (openpi ActionChunkBroker)", () => {
   it("hands out a chunk one action per step and re-queries when it is used up", async () => {
     const p = fakePolicy();
-    const b = actionChunkBroker(p);
+    const b = new ActionChunkBroker(p);
     const got = [await step(b, p, { call: 0, values: chunk(0, 4) })];
     for (let i = 1; i < 4; i++) got.push(await step(b, p));
     got.push(await step(b, p, { call: 1, values: chunk(100, 4) }));
@@ -63,7 +63,7 @@ describe("sync mode (openpi ActionChunkBroker)", () => {
 
   it("replanSteps uses only the first actions of each chunk (LIBERO replan_steps)", async () => {
     const p = fakePolicy();
-    const b = actionChunkBroker(p, { replanSteps: 2 });
+    const b = new ActionChunkBroker(p, { replanSteps: 2 });
     const got: number[] = [];
     for (let k = 0; k < 3; k++) {
       got.push(await step(b, p, { call: k, values: chunk(100 * k, 10) }));
@@ -75,7 +75,7 @@ describe("sync mode (openpi ActionChunkBroker)", () => {
 
   it("propagates a policy error and recovers after reset", async () => {
     const p = fakePolicy();
-    const b = actionChunkBroker(p);
+    const b = new ActionChunkBroker(p);
     const a = b.next(obs);
     await tick();
     p.calls[0].reject(new Error("server gone"));
@@ -88,9 +88,9 @@ describe("sync mode (openpi ActionChunkBroker)", () => {
 
 describe("async mode (LeRobot async inference)", () => {
   /** Steps 0..4 from chunk A (10 actions); B is requested at step 5 and answered after step 6 ran. */
-  async function overlapRun(merge: "weighted_average" | "latest_only"): Promise<{ got: number[]; b: ReturnType<typeof actionChunkBroker>; p: ReturnType<typeof fakePolicy> }> {
+  async function overlapRun(merge: "weighted_average" | "latest_only"): Promise<{ got: number[]; b: ActionChunkBroker; p: ReturnType<typeof fakePolicy> }> {
     const p = fakePolicy();
-    const b = actionChunkBroker(p, { mode: "async", threshold: 0.5, merge });
+    const b = new ActionChunkBroker(p, { mode: "async", threshold: 0.5, merge });
     const got = [await step(b, p, { call: 0, values: chunk(0, 10) })];
     for (let s = 1; s < 7; s++) got.push(await step(b, p));
     expect(p.calls.map((c) => c.obs.step)).toEqual([0, 5]); // asked early, when 10 - 5 <= 0.5 * 10 remained
@@ -117,7 +117,7 @@ describe("async mode (LeRobot async inference)", () => {
 
   it("never blocks while a chunk is queued, and stalls only when the queue runs dry", async () => {
     const p = fakePolicy();
-    const b = actionChunkBroker(p, { mode: "async", threshold: 0.5 });
+    const b = new ActionChunkBroker(p, { mode: "async", threshold: 0.5 });
     await step(b, p, { call: 0, values: chunk(0, 4) });
     await step(b, p);
     await step(b, p); // request 1 sent at step 2 (2 of 4 left), not answered yet
@@ -130,7 +130,7 @@ describe("async mode (LeRobot async inference)", () => {
   it("RTC: sends the queued actions and the delay measured on the clock (ceil(latency / period))", async () => {
     let now = 0;
     const p = fakePolicy();
-    const b = actionChunkBroker(p, { mode: "async", threshold: 0.5, rtc: true, clock: () => now, controlPeriodMs: 50 });
+    const b = new ActionChunkBroker(p, { mode: "async", threshold: 0.5, rtc: true, clock: () => now, controlPeriodMs: 50 });
     const first = b.next(obs);
     await tick();
     expect(p.calls[0].obs.rtc).toBeUndefined(); // nothing queued yet
@@ -145,8 +145,8 @@ describe("async mode (LeRobot async inference)", () => {
   });
 
   it("rejects inconsistent options", () => {
-    expect(() => actionChunkBroker(fakePolicy(), { rtc: true })).toThrow(ConfigError);
-    expect(() => actionChunkBroker(fakePolicy(), { threshold: 2 })).toThrow(/threshold must be in \[0, 1\]/);
-    expect(() => actionChunkBroker(fakePolicy(), { replanSteps: 0 })).toThrow(/replanSteps/);
+    expect(() => new ActionChunkBroker(fakePolicy(), { rtc: true })).toThrow(ConfigError);
+    expect(() => new ActionChunkBroker(fakePolicy(), { threshold: 2 })).toThrow(/threshold must be in \[0, 1\]/);
+    expect(() => new ActionChunkBroker(fakePolicy(), { replanSteps: 0 })).toThrow(/replanSteps/);
   });
 });
