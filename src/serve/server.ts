@@ -168,32 +168,47 @@ export class PolicyServer {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.serve(ws as ExplainingWebSocket, req.socket.remoteAddress ?? "?"));
   }
 
+  /** Sends the openpi error convention (text frame, close 1011); the server itself carries on. */
+  private fail(ws: ExplainingWebSocket, peer: string, e: unknown): void {
+    this.stats.errors++;
+    const msg = e instanceof InternvlaError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`;
+    this.log(`${peer}: ${msg.split("\n")[0]}`);
+    if (ws.readyState !== WebSocket.OPEN) return;
+    ws.explained = true;
+    ws.send(`internvla serve: ${msg}`);
+    ws.close(ERROR_CLOSE_CODE, ERROR_CLOSE_REASON);
+  }
+
   /** One connection: strictly request/response; a frame arriving while busy pauses reading (back-pressure). */
   private serve(ws: ExplainingWebSocket, peer: string): void {
     this.stats.connections++;
     this.stats.totalConnections++;
-    const session = this.provider.session();
+    const logError = (e: unknown): void => this.log(`${peer}: internal error: ${(e as Error)?.message ?? String(e)}`);
+    let session: Policy | undefined;
+    ws.on("error", (err) => this.log(`${peer}: ${err.message}`));
+    ws.on("close", () => {
+      this.stats.connections--;
+      session?.reset().catch(logError);
+    });
+    try {
+      session = this.provider.session();
+      ws.send(encodeMsgpackNumpy({ ...(this.provider.metadata as WireMap), server: SERVER_NAME }));
+    } catch (e) {
+      this.fail(ws, peer, e);
+      return;
+    }
+    const live = session;
     let busy = false;
     const queued: { data: RawData; isBinary: boolean }[] = [];
     let prevTotalMs: number | undefined;
-
-    const fail = (e: unknown): void => {
-      this.stats.errors++;
-      const msg = e instanceof InternvlaError ? e.message : `internal error: ${(e as Error)?.stack ?? String(e)}`;
-      this.log(`${peer}: ${msg.split("\n")[0]}`);
-      if (ws.readyState !== WebSocket.OPEN) return;
-      ws.explained = true;
-      ws.send(`internvla serve: ${msg}`);
-      ws.close(ERROR_CLOSE_CODE, ERROR_CLOSE_REASON);
-    };
     const handle = async (data: RawData, isBinary: boolean): Promise<void> => {
       busy = true;
       const t0 = performance.now();
       try {
-        const reply = await this.respond(session, data, isBinary, prevTotalMs);
+        const reply = await this.respond(live, data, isBinary, prevTotalMs);
         await new Promise<void>((resolve, reject) => ws.send(reply, (err) => (err ? reject(err) : resolve())));
       } catch (e) {
-        fail(e);
+        this.fail(ws, peer, e);
         return;
       }
       prevTotalMs = performance.now() - t0;
@@ -201,24 +216,17 @@ export class PolicyServer {
       const next = queued.shift();
       if (next && ws.readyState === WebSocket.OPEN) {
         if (queued.length === 0) ws.resume();
-        void handle(next.data, next.isBinary);
+        handle(next.data, next.isBinary).catch(logError);
       }
     };
-
-    ws.on("error", (err) => this.log(`${peer}: ${err.message}`));
-    ws.on("close", () => {
-      this.stats.connections--;
-      void session.reset();
-    });
     ws.on("message", (data, isBinary) => {
       // Frames already parsed when reading paused still arrive; a few are held, a flood is refused.
-      if (!busy) void handle(data, isBinary);
+      if (!busy) handle(data, isBinary).catch(logError);
       else if (queued.length < MAX_QUEUED) {
         queued.push({ data, isBinary });
         ws.pause();
-      } else fail(new ProtocolError(`more than ${MAX_QUEUED} requests in flight on one connection; wait for each reply`));
+      } else this.fail(ws, peer, new ProtocolError(`more than ${MAX_QUEUED} requests in flight on one connection; wait for each reply`));
     });
-    ws.send(encodeMsgpackNumpy({ ...(this.provider.metadata as WireMap), server: SERVER_NAME }));
   }
 
   private async respond(session: Policy, data: RawData, isBinary: boolean, prevTotalMs?: number): Promise<Uint8Array> {

@@ -136,6 +136,22 @@ describe("errors: a text frame, then close 1011; the server keeps serving", () =
     expect(server.stats.errors).toBe(3);
   });
 
+  it("a session that cannot be created (no metadata frame; the server stays up)", async () => {
+    let n = 0;
+    const base = probeProvider();
+    const session = () => {
+      if (n++ === 0) throw new Error("out of sessions");
+      return base.session();
+    };
+    server = await startServer({ ...base, session });
+    const c = await rawClient(server.port);
+    await expectError(c, /internal error: Error: out of sessions/);
+    const d = await connected(server.port);
+    d.send(obsFrame());
+    expect(binary(await d.next())).toHaveProperty("actions");
+    d.close();
+  });
+
   it("an exception inside the policy", async () => {
     server = await startServer(probeProvider({ fail: (o) => o.prompt === "pick" }));
     const c = await connected(server.port);
