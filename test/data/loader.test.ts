@@ -56,8 +56,8 @@ describe("Loader", () => {
     for (let i = 0; i < 3; i++) {
       expect(threaded[i].episodeIndex).toEqual(local[i].episodeIndex);
       expect(threaded[i].frameIndex).toEqual(local[i].frameIndex);
-      expect(threaded[i].images).toEqual(local[i].images);
-      expect(threaded[i].actions).toEqual(local[i].actions);
+      expect(Buffer.compare(threaded[i].images, local[i].images)).toBe(0);
+      expect(Buffer.compare(new Uint8Array(threaded[i].actions.buffer), new Uint8Array(local[i].actions.buffer))).toBe(0);
       expect(threaded[i].tasks).toEqual(local[i].tasks);
     }
     const all = local.flatMap((b) => Array.from(b.datasetIndex));
