@@ -1,0 +1,224 @@
+// compileOrt: like `jit`, but the traced program runs in onnxruntime-node (CPU EP), one loaded session per signature.
+import os from "node:os";
+import * as ort from "onnxruntime-node";
+import { InternvlaError } from "../errors.ts";
+import { type Jaxpr, type JsTreeDef, makeJaxpr, type Tensor, tree } from "../index.ts";
+import { fromHost, type HostTensor, isHostTensor, toHost } from "./host.ts";
+import { type LoweredProgram, lowerJaxpr } from "./lower.ts";
+import { evalHostEqn } from "./prologue.ts";
+import { type JVar } from "./rule.ts";
+
+/** A leaf a compiled function accepts: an engine Tensor (consumed, like any call) or a host array (borrowed). */
+export type OrtInput = Tensor | HostTensor;
+
+/** Replaces the Tensor leaves of a pytree type by `B`. */
+export type MapLeaves<T, B> = T extends Tensor ? B : T extends object ? { [K in keyof T]: MapLeaves<T[K], B> } : T;
+
+export interface CompileOrtOptions {
+  /** Intra-op threads of each session (default: every core, os.availableParallelism()). */
+  readonly threads?: number;
+  /** Argument positions whose values are baked into the graph as initializers (weights), read at compile time. */
+  readonly bakeArgnums?: readonly number[];
+  /** Called after each new signature is traced, lowered and loaded. */
+  readonly onCompile?: (info: CompileInfo) => void;
+}
+
+export interface CompileInfo {
+  readonly signature: string;
+  readonly traceMs: number;
+  readonly lowerMs: number;
+  readonly loadMs: number;
+  readonly program: LoweredProgram;
+}
+
+/** The compiled function: resolves to host arrays; `.tensors` resolves to engine Tensors instead. */
+export interface CompiledOrt<F extends (...args: never[]) => unknown> {
+  (...args: MapLeaves<Parameters<F>, OrtInput>): Promise<MapLeaves<ReturnType<F>, HostTensor>>;
+  tensors(...args: MapLeaves<Parameters<F>, OrtInput>): Promise<ReturnType<F>>;
+  /** Traces, lowers and loads for these arguments (not consumed) without running; returns what was built. */
+  compile(...args: MapLeaves<Parameters<F>, OrtInput>): Promise<CompileInfo>;
+  /** Releases every loaded session. */
+  dispose(): Promise<void>;
+}
+
+interface Entry {
+  readonly info: CompileInfo;
+  readonly session: ort.InferenceSession;
+  readonly consts: Map<JVar, HostTensor>;
+  readonly inBinders: readonly JVar[];
+  readonly treedef: JsTreeDef;
+}
+
+/** Abstract leaf for tracing: jax-js treats class instances with shape/dtype as avals. */
+class Aval {
+  constructor(
+    readonly shape: number[],
+    readonly dtype: string,
+    readonly weakType = false,
+  ) {}
+}
+
+type Leaf = OrtInput;
+type Tree = Leaf | readonly Tree[] | { readonly [k: string]: Tree };
+
+function isLeaf(x: unknown): x is Leaf {
+  return isHostTensor(x) || (typeof x === "object" && x !== null && !Array.isArray(x) && x.constructor !== Object);
+}
+
+/** Flattens in jax-js's order (arrays by index, objects by key order) with HostTensor as a leaf. */
+function flattenArgs(x: unknown, leaves: Leaf[], where: string): unknown {
+  if (isLeaf(x)) return leaves.push(x), null;
+  if (Array.isArray(x)) return x.map((c, i) => flattenArgs(c, leaves, `${where}[${i}]`));
+  if (typeof x === "object" && x !== null) {
+    return Object.fromEntries(Object.entries(x).map(([k, c]) => [k, flattenArgs(c, leaves, `${where}.${k}`)]));
+  }
+  throw new InternvlaError(`compileOrt: ${where} is ${String(x)}; expected a Tensor, a HostTensor, or arrays/objects of them`);
+}
+
+/** Rebuilds a structure from flattenArgs, filling leaves in order. */
+function fill(structure: unknown, it: Iterator<unknown>): unknown {
+  if (structure === null) return it.next().value;
+  if (Array.isArray(structure)) return structure.map((c) => fill(c, it));
+  return Object.fromEntries(Object.entries(structure as object).map(([k, c]) => [k, fill(c, it)]));
+}
+
+const dtypeOf = (x: Leaf) => String(x.dtype);
+const shapeOf = (x: Leaf) => [...x.shape];
+
+const objectIds = new WeakMap<object, number>();
+let nextId = 0;
+function idOf(x: object): number {
+  let id = objectIds.get(x);
+  if (id === undefined) objectIds.set(x, (id = nextId++));
+  return id;
+}
+
+/**
+ * Compiles `fn` (a pure function of Tensor pytrees, as for `jit`) to ONNX and runs it in onnxruntime-node. Each new
+ * signature (argument structure, shapes, dtypes, baked-argument identity) is traced with makeJaxpr, lowered and
+ * loaded once. Arrays captured by `fn`'s closure and the `bakeArgnums` arguments become initializers; everything
+ * else is a graph input. Random keys (uint32 inputs) are expanded on the host, bit-exact with jax-js.
+ */
+export function compileOrt<F extends (...args: never[]) => unknown>(fn: F, opts: CompileOrtOptions = {}): CompiledOrt<F> {
+  const cache = new Map<string, Promise<Entry>>();
+  const bake = new Set(opts.bakeArgnums ?? []);
+  const threads = opts.threads ?? os.availableParallelism();
+
+  const prepare = (args: readonly unknown[]) => {
+    const leaves: Leaf[] = [];
+    const structure = args.map((a, i) => (bake.has(i) ? undefined : flattenArgs(a, leaves, `argument ${i}`)));
+    const bakedIds = args.flatMap((a, i) => (bake.has(i) ? [idOf(a as object)] : []));
+    const signature = JSON.stringify([structure, leaves.map((l) => [dtypeOf(l), shapeOf(l)]), bakedIds]);
+    return { leaves, structure, signature };
+  };
+
+  const entryFor = (args: readonly unknown[]) => {
+    const { leaves, structure, signature } = prepare(args);
+    let entry = cache.get(signature);
+    if (!entry) {
+      entry = build(fn, args, bake, structure, leaves, signature, threads);
+      cache.set(signature, entry);
+      entry.then((e) => opts.onCompile?.(e.info), () => cache.delete(signature));
+    }
+    return { entry, leaves };
+  };
+
+  const run = async (args: readonly unknown[], asTensors: boolean) => {
+    const { entry, leaves } = entryFor(args);
+    const e = await entry;
+    const outs = await execute(e, leaves);
+    return tree.unflatten(e.treedef, (asTensors ? outs.map(fromHost) : outs) as never[]);
+  };
+
+  const compiled = async (...args: unknown[]) => run(args, false);
+  compiled.tensors = async (...args: unknown[]) => run(args, true);
+  compiled.compile = async (...args: unknown[]) => (await entryFor(args).entry).info;
+  compiled.dispose = async () => {
+    const entries = [...cache.values()];
+    cache.clear();
+    for (const e of await Promise.allSettled(entries)) if (e.status === "fulfilled") await e.value.session.release();
+  };
+  return compiled as unknown as CompiledOrt<F>;
+}
+
+async function build(
+  fn: (...args: never[]) => unknown,
+  args: readonly unknown[],
+  bake: ReadonlySet<number>,
+  structure: readonly unknown[],
+  leaves: readonly Leaf[],
+  signature: string,
+  threads: number,
+): Promise<Entry> {
+  const t0 = performance.now();
+  const baked = await Promise.all(args.map((a, i) => (bake.has(i) ? bakeArg(a) : undefined)));
+  const avals = leaves.map((l) => new Aval(shapeOf(l), dtypeOf(l)));
+  const it = avals[Symbol.iterator]();
+  const traceArgs = structure.map((s, i) => (bake.has(i) ? baked[i] : fill(s, it)));
+  const { jaxpr: closed, treedef } = makeJaxpr((...a: unknown[]) => fn(...(a as never[])) as never)(...(traceArgs as never[]));
+  let jaxpr: Jaxpr;
+  let consts: HostTensor[];
+  try {
+    jaxpr = closed.jaxpr.flatten().simplify();
+    consts = await Promise.all(closed.consts.map((c) => toHost((c as Tensor).ref)));
+  } finally {
+    closed.dispose();
+    for (const b of baked) if (b !== undefined) tree.dispose(b as never);
+  }
+  const t1 = performance.now();
+  const program = lowerJaxpr(jaxpr, consts);
+  const t2 = performance.now();
+  const session = await ort.InferenceSession.create(program.model, {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+  });
+  const t3 = performance.now();
+  const info = { signature, traceMs: t1 - t0, lowerMs: t2 - t1, loadMs: t3 - t2, program };
+  const constMap = new Map(jaxpr.inBinders.slice(0, consts.length).map((v, i) => [v, consts[i]] as const));
+  return { info, session, consts: constMap, inBinders: jaxpr.inBinders.slice(consts.length), treedef };
+}
+
+/** A baked argument as engine Tensors (HostTensor leaves are uploaded; Tensor leaves are borrowed). */
+async function bakeArg(a: unknown): Promise<unknown> {
+  const leaves: Leaf[] = [];
+  const s = flattenArgs(a, leaves, "baked argument");
+  return fill(s, leaves.map((l) => (isHostTensor(l) ? fromHost(l) : (l as Tensor).ref))[Symbol.iterator]());
+}
+
+const ORT_TYPE = { float32: "float32", float64: "float64", int32: "int32", uint32: "uint32", bool: "bool" } as const;
+
+/** Runs the key prologue and the session; returns the flat outputs. */
+async function execute(e: Entry, leaves: readonly Leaf[]): Promise<HostTensor[]> {
+  const env = new Map<JVar, HostTensor>(e.consts);
+  const hostLeaves = await Promise.all(leaves.map((l) => (isHostTensor(l) ? l : toHost(l as Tensor))));
+  e.inBinders.forEach((v, i) => env.set(v, hostLeaves[i]));
+  for (const eqn of e.info.program.host) {
+    const outs = evalHostEqn(eqn, (i) => {
+      const a = eqn.inputs[i];
+      if ("value" in a) return literal(a.value, a.aval.dtype);
+      return env.get(a as JVar)!;
+    });
+    eqn.outBinders.forEach((v, i) => env.set(v, outs[i]));
+  }
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const f of e.info.program.feeds) {
+    const h = env.get(f.source)!;
+    feeds[f.name] = new ort.Tensor(ORT_TYPE[h.dtype], h.data, [...h.shape]);
+  }
+  const results = Object.keys(feeds).length > 0 || e.info.program.outputs.some((o) => o.kind === "graph") ? await e.session.run(feeds) : {};
+  return e.info.program.outputs.map((o): HostTensor => {
+    if (o.kind === "graph") {
+      const t = results[o.name];
+      return { dtype: t.type as HostTensor["dtype"], shape: [...t.dims], data: t.data as HostTensor["data"] };
+    }
+    if (o.kind === "var") return env.get(o.source)!;
+    return literal(o.value, o.dtype);
+  });
+}
+
+function literal(value: number, dtype: string): HostTensor {
+  const data = dtype === "float32" ? Float32Array.of(value) : dtype === "int32" ? Int32Array.of(value) : dtype === "uint32" ? Uint32Array.of(value) : dtype === "float64" ? Float64Array.of(value) : Uint8Array.of(value ? 1 : 0);
+  return { dtype: dtype as HostTensor["dtype"], shape: [], data };
+}
