@@ -11,7 +11,7 @@ export const random = jax.random;
 export const tree = jax.tree;
 export const { jit, grad, valueAndGrad, makeJaxpr, vjp, vmap, blockUntilReady } = jax;
 export { ClosedJaxpr, Jaxpr } from "@jax-js/jax";
-export type { JsTree } from "@jax-js/jax";
+export type { JsTree, JsTreeDef } from "@jax-js/jax";
 
 /** An n-d array on the engine's device. Ownership rules: see src/tensor/README.md. */
 export type Tensor = jax.Array;
