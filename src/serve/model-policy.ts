@@ -64,21 +64,29 @@ export interface ModelPolicyOptions {
   readonly rtc?: RtcConfig;
 }
 
-/** Frames a session has seen, per camera, to find frame t - gap (clamped to the episode's first frame). */
+/**
+ * Letterboxed frames a session has seen, per camera, to find frame t - gap: the newest frame at or before it,
+ * else the episode's first frame (LeRobot clamps windows at the start). Frames are copies at the model's size,
+ * so the history never pins whole request buffers.
+ */
 function frameHistory(gap: number) {
-  const frames = new Map<string, { step: number; image: CameraImage }[]>();
+  const frames = new Map<string, { step: number; plane: Uint8Array }[]>();
   return {
-    past(cam: string, step: number, current: CameraImage): CameraImage {
+    past(cam: string, step: number): Uint8Array | undefined {
       const list = frames.get(cam) ?? [];
-      let pick = list[0]?.image ?? current;
-      for (const f of list) if (f.step <= step - gap) pick = f.image;
+      let pick = list[0]?.plane;
+      for (const f of list) if (f.step <= step - gap) pick = f.plane;
       return pick;
     },
-    add(cam: string, step: number, image: CameraImage): void {
+    add(cam: string, step: number, plane: Uint8Array): void {
       const list = (frames.get(cam) ?? []).filter((f) => f.step < step);
-      list.push({ step, image });
-      // Keep the first frame (the clamp target) and what the next lookups can still need.
-      frames.set(cam, list.filter((f, i) => i === 0 || f.step > step - 2 * gap));
+      list.push({ step, plane: plane.slice() });
+      // Later lookups ask for steps >= step + 1 - gap: nothing older than the newest frame at or before it is needed.
+      let keep = 0;
+      list.forEach((f, i) => {
+        if (f.step <= step + 1 - gap) keep = i;
+      });
+      frames.set(cam, list.slice(keep));
     },
     clear: () => frames.clear(),
   };
@@ -132,13 +140,16 @@ function prepareInputs(pl: Pipeline, obs: PolicyObservation, step: number, histo
   const plane = 3 * S * S;
   const images = new Uint8Array(model.views * 2 * plane).fill(255);
   const imageMask = new Uint8Array(model.views);
+  const letterbox = (im: CameraImage, offset: number): void => letterboxToChw({ rgb: im.data, width: im.width, height: im.height }, S, S, images, offset);
   spec.cameras.forEach((cam, v) => {
     const now = cam === null ? undefined : obs.images[cam];
     if (cam === null || now === undefined) return;
-    const past = obs.pastImages?.[cam] ?? history.past(cam, step, now);
-    history.add(cam, step, now);
-    letterboxToChw({ rgb: past.data, width: past.width, height: past.height }, S, S, images, v * 2 * plane);
-    letterboxToChw({ rgb: now.data, width: now.width, height: now.height }, S, S, images, (v * 2 + 1) * plane);
+    const [pastAt, nowAt] = [v * 2 * plane, (v * 2 + 1) * plane];
+    letterbox(now, nowAt);
+    const clientPast = obs.pastImages?.[cam];
+    if (clientPast) letterbox(clientPast, pastAt);
+    else images.set(history.past(cam, step) ?? images.subarray(nowAt, nowAt + plane), pastAt);
+    history.add(cam, step, images.subarray(nowAt, nowAt + plane));
     imageMask[v] = 1;
   });
   if (!imageMask[0]) {

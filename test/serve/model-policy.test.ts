@@ -96,6 +96,13 @@ describe("model policy around a stand-in network", () => {
     expect(fillOf(model.calls[6].inputs.images, 0, 0)).toBe(60);
   });
 
+  it("keeps the frame sparse requests still need (steps 0, 5, 12, 13: t - 2 at step 13 is the frame of step 5)", async () => {
+    const model = standIn();
+    const session = modelPolicy(model, spec, stats).session();
+    for (const [fill, s] of [[30, 0], [35, 5], [42, 12], [43, 13]]) await session.infer(obs(fill, s));
+    expect(model.calls.map((c) => fillOf(c.inputs.images, 0, 0))).toEqual([30, 30, 35, 35]);
+  });
+
   it("without a step, assumes each reply was executed in full; past_images from the client win", async () => {
     const model = standIn();
     const session = modelPolicy(model, spec, stats).session();
