@@ -1,29 +1,24 @@
 // Grouped-query softmax attention with additive masks vs HF eager attention: scripts/ref/nn.py writes test/fixtures/nn/attention.safetensors.
-import { beforeAll, describe, expect, it } from "vitest";
-import { initEngine, np } from "../../src/tensor/index.ts";
+import { describe, expect, it } from "vitest";
+import { np } from "../../src/tensor/index.ts";
 import { attention } from "../../src/nn/index.ts";
 import { ShapeError } from "../../src/tensor/errors.ts";
-import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
-import { checkCase, opts } from "./harness.ts";
+import { checkCase, nnFixture, opts } from "./harness.ts";
 
-let fx: Fixture;
-beforeAll(async () => {
-  await initEngine();
-  fx = await loadFixture("nn/attention.safetensors");
-});
+const fixture = nnFixture("attention");
 
 describe("attention", () => {
   it("matches HF repeat_kv + eager attention with a pi0 mask and a fully masked row", async () => {
-    const { scale } = opts(fx, "gqa_mask");
-    await checkCase(fx, "gqa_mask", (t) => attention(t.q, t.k, t.v, t.mask, scale));
+    const { scale } = opts(fixture(), "gqa_mask");
+    await checkCase(fixture(), "gqa_mask", (t) => attention(t.q, t.k, t.v, t.mask, scale));
   });
   it("matches plain multi-head attention without a mask", async () => {
-    const { scale } = opts(fx, "mha_nomask");
-    await checkCase(fx, "mha_nomask", (t) => attention(t.q, t.k, t.v, null, scale));
+    const { scale } = opts(fixture(), "mha_nomask");
+    await checkCase(fixture(), "mha_nomask", (t) => attention(t.q, t.k, t.v, null, scale));
   });
   it("matches a per-head mask with a single kv head", async () => {
-    const { scale } = opts(fx, "gqa_headmask");
-    await checkCase(fx, "gqa_headmask", (t) => attention(t.q, t.k, t.v, t.mask, scale));
+    const { scale } = opts(fixture(), "gqa_headmask");
+    await checkCase(fixture(), "gqa_headmask", (t) => attention(t.q, t.k, t.v, t.mask, scale));
   });
   it("rejects query heads that are not a multiple of kv heads", () => {
     const q = np.zeros([1, 3, 2, 4]);

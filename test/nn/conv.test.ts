@@ -1,16 +1,11 @@
 // conv2d, convTranspose2d and nearest upsampling vs torch.nn.functional: scripts/ref/nn.py writes test/fixtures/nn/conv.safetensors.
-import { beforeAll, describe, expect, it } from "vitest";
-import { initEngine, np } from "../../src/tensor/index.ts";
+import { describe, expect, it } from "vitest";
+import { np } from "../../src/tensor/index.ts";
 import { conv2d, convTranspose2d, upsampleNearest2x } from "../../src/nn/index.ts";
 import { ShapeError } from "../../src/tensor/errors.ts";
-import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
-import { checkCase, opts, type Leaves } from "./harness.ts";
+import { checkCase, type Leaves, nnFixture, opts } from "./harness.ts";
 
-let fx: Fixture;
-beforeAll(async () => {
-  await initEngine();
-  fx = await loadFixture("nn/conv.safetensors");
-});
+const fixture = nnFixture("conv");
 
 const params = (t: Leaves) => (t.bias ? { weight: t.weight, bias: t.bias } : { weight: t.weight });
 
@@ -23,8 +18,8 @@ describe("conv2d", () => {
   ];
   for (const [c, what] of cases) {
     it(`matches F.conv2d: ${what}`, async () => {
-      const o = opts<{ stride: number; padding: [number, number, number, number] }>(fx, c);
-      await checkCase(fx, c, (t) => conv2d(params(t), t.x, o));
+      const o = opts<{ stride: number; padding: [number, number, number, number] }>(fixture(), c);
+      await checkCase(fixture(), c, (t) => conv2d(params(t), t.x, o));
     });
   }
   it("rejects a channel mismatch", () => {
@@ -40,14 +35,14 @@ describe("convTranspose2d", () => {
   ];
   for (const [c, what] of cases) {
     it(`matches F.conv_transpose2d: ${what}`, async () => {
-      const o = opts<{ stride: number; padding: number }>(fx, c);
-      await checkCase(fx, c, (t) => convTranspose2d(params(t), t.x, o));
+      const o = opts<{ stride: number; padding: number }>(fixture(), c);
+      await checkCase(fixture(), c, (t) => convTranspose2d(params(t), t.x, o));
     });
   }
 });
 
 describe("upsampleNearest2x", () => {
   it("matches F.interpolate(scale_factor=2, mode='nearest') and its gradient", async () => {
-    await checkCase(fx, "upsample", (t) => upsampleNearest2x(t.x));
+    await checkCase(fixture(), "upsample", (t) => upsampleNearest2x(t.x));
   });
 });

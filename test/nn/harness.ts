@@ -1,8 +1,8 @@
 // Shared check for src/nn tests: forward output and d(sum(out * R))/d(leaves) against a scripts/ref/nn.py case.
-import { expect } from "vitest";
-import { grad, np, toF32, type Tensor } from "../../src/tensor/index.ts";
+import { beforeAll, expect } from "vitest";
+import { grad, initEngine, np, toF32, type Tensor } from "../../src/tensor/index.ts";
 import { TOL, type Tolerance } from "../helpers/allclose.ts";
-import { type Fixture } from "../helpers/fixtures.ts";
+import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
 
 export type Leaves = Record<string, Tensor>;
 
@@ -66,4 +66,17 @@ export function opts<T = Record<string, number>>(fx: Fixture, c: string): T {
 /** Integer ids stored by the fixture (as float32) converted to an int32 Tensor (consumes `t`). */
 export function asInt32(t: Tensor): Tensor {
   return t.astype(np.int32);
+}
+
+/** Starts the engine and loads test/fixtures/nn/<topic>.safetensors before the file's tests; call the getter inside tests. */
+export function nnFixture(topic: string): () => Fixture {
+  let fx: Fixture | undefined;
+  beforeAll(async () => {
+    await initEngine();
+    fx = await loadFixture(`nn/${topic}.safetensors`);
+  });
+  return () => {
+    if (!fx) throw new Error(`nnFixture(${topic}): read before beforeAll ran`);
+    return fx;
+  };
 }

@@ -1,23 +1,18 @@
 // linear (with/without bias) and embedding vs torch F.linear / F.embedding: scripts/ref/nn.py writes test/fixtures/nn/linear.safetensors.
-import { beforeAll, describe, expect, it } from "vitest";
-import { initEngine, keyFromSeed, toF32 } from "../../src/tensor/index.ts";
+import { describe, expect, it } from "vitest";
+import { keyFromSeed, toF32 } from "../../src/tensor/index.ts";
 import { embedding, initLinear, linear } from "../../src/nn/index.ts";
 import { ShapeError } from "../../src/tensor/errors.ts";
-import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
-import { asInt32, checkCase } from "./harness.ts";
+import { asInt32, checkCase, nnFixture } from "./harness.ts";
 
-let fx: Fixture;
-beforeAll(async () => {
-  await initEngine();
-  fx = await loadFixture("nn/linear.safetensors");
-});
+const fixture = nnFixture("linear");
 
 describe("linear", () => {
   it("matches F.linear with a bias, forward and gradients", async () => {
-    await checkCase(fx, "bias", (t) => linear({ weight: t.weight, bias: t.bias }, t.x));
+    await checkCase(fixture(), "bias", (t) => linear({ weight: t.weight, bias: t.bias }, t.x));
   });
   it("matches F.linear without a bias", async () => {
-    await checkCase(fx, "nobias", (t) => linear({ weight: t.weight }, t.x));
+    await checkCase(fixture(), "nobias", (t) => linear({ weight: t.weight }, t.x));
   });
   it("rejects a mismatched input width", () => {
     const p = initLinear(keyFromSeed(1), 4, 3);
@@ -36,7 +31,7 @@ describe("linear", () => {
 
 describe("embedding", () => {
   it("matches F.embedding, with the gradient accumulated over repeated ids", async () => {
-    await checkCase(fx, "embedding", (t) => embedding(t.table, asInt32(t.ids)));
+    await checkCase(fixture(), "embedding", (t) => embedding(t.table, asInt32(t.ids)));
   });
   it("refuses float ids", () => {
     const p = initLinear(keyFromSeed(4), 4, 3);

@@ -1,19 +1,13 @@
 // SwiGLU MLP vs HF Qwen3MLP: scripts/ref/nn.py writes test/fixtures/nn/mlp.safetensors.
-import { beforeAll, describe, it } from "vitest";
-import { initEngine } from "../../src/tensor/index.ts";
+import { describe, it } from "vitest";
 import { swiglu } from "../../src/nn/index.ts";
-import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
-import { checkCase } from "./harness.ts";
+import { checkCase, nnFixture } from "./harness.ts";
 
-let fx: Fixture;
-beforeAll(async () => {
-  await initEngine();
-  fx = await loadFixture("nn/mlp.safetensors");
-});
+const fixture = nnFixture("mlp");
 
 describe("swiglu", () => {
   it("matches down(silu(gate x) * up x), forward and gradients", async () => {
-    await checkCase(fx, "swiglu", (t) =>
+    await checkCase(fixture(), "swiglu", (t) =>
       swiglu({ gate_proj: { weight: t.gate }, up_proj: { weight: t.up }, down_proj: { weight: t.down } }, t.x),
     );
   });

@@ -1,28 +1,23 @@
 // 1-D RoPE, Qwen3-VL interleaved M-RoPE and rotate_half vs HF transformers: scripts/ref/nn.py writes test/fixtures/nn/rope.safetensors.
-import { beforeAll, describe, expect, it } from "vitest";
-import { fromF32, initEngine, np, toF32 } from "../../src/tensor/index.ts";
+import { describe, expect, it } from "vitest";
+import { fromF32, np, toF32 } from "../../src/tensor/index.ts";
 import { applyRope, mropeCosSin, mropeRow, ropeCosSin } from "../../src/nn/index.ts";
 import { ShapeError } from "../../src/tensor/errors.ts";
-import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
-import { checkCase, opts } from "./harness.ts";
+import { checkCase, nnFixture, opts } from "./harness.ts";
 
-let fx: Fixture;
-beforeAll(async () => {
-  await initEngine();
-  fx = await loadFixture("nn/rope.safetensors");
-});
+const fixture = nnFixture("rope");
 
 async function expectTables(c: string, tables: { cos: ReturnType<typeof np.zeros>; sin: ReturnType<typeof np.zeros> }) {
-  expect(tables.cos.shape).toEqual(fx.get(`${c}/out.cos`).shape);
-  expect(await toF32(tables.cos)).toBeAllclose(fx.f32(`${c}/out.cos`), undefined, `${c} cos`);
-  expect(await toF32(tables.sin)).toBeAllclose(fx.f32(`${c}/out.sin`), undefined, `${c} sin`);
+  expect(tables.cos.shape).toEqual(fixture().get(`${c}/out.cos`).shape);
+  expect(await toF32(tables.cos)).toBeAllclose(fixture().f32(`${c}/out.cos`), undefined, `${c} cos`);
+  expect(await toF32(tables.sin)).toBeAllclose(fixture().f32(`${c}/out.sin`), undefined, `${c} sin`);
 }
 
 describe("ropeCosSin", () => {
   for (const c of ["rope64_1e6", "rope128_5e6"]) {
     it(`matches HF default RoPE tables (${c}, positions up to 2999)`, async () => {
-      const { rotDim, theta } = opts(fx, c);
-      await expectTables(c, ropeCosSin(fx.tensor(`${c}/in.positions`), rotDim, theta));
+      const { rotDim, theta } = opts(fixture(), c);
+      await expectTables(c, ropeCosSin(fixture().tensor(`${c}/in.positions`), rotDim, theta));
     });
   }
 });
@@ -30,8 +25,8 @@ describe("ropeCosSin", () => {
 describe("mropeCosSin", () => {
   for (const c of ["mrope128", "mrope16"]) {
     it(`matches Qwen3-VL interleaved M-RoPE (${c})`, async () => {
-      const o = opts<{ rotDim: number; theta: number; section: [number, number, number] }>(fx, c);
-      await expectTables(c, mropeCosSin(fx.tensor(`${c}/in.positions`), o.rotDim, o.theta, o.section));
+      const o = opts<{ rotDim: number; theta: number; section: [number, number, number] }>(fixture(), c);
+      await expectTables(c, mropeCosSin(fixture().tensor(`${c}/in.positions`), o.rotDim, o.theta, o.section));
     });
   }
   it("assigns slots as Qwen3-VL does for [24, 20, 20]: THW interleaved up to slot 59, then T", () => {
@@ -54,6 +49,6 @@ describe("mropeCosSin", () => {
 
 describe("applyRope", () => {
   it("matches HF apply_rotary_pos_emb (rotate_half), gradients for x, cos and sin", async () => {
-    await checkCase(fx, "apply", (t) => applyRope(t.x, t.cos, t.sin));
+    await checkCase(fixture(), "apply", (t) => applyRope(t.x, t.cos, t.sin));
   });
 });

@@ -1,28 +1,23 @@
 // Cosmos Haar patcher / unpatcher (one and two levels) vs a PyTorch copy of Cosmos-Tokenizer patching.py: scripts/ref/nn.py writes test/fixtures/nn/wavelet.safetensors.
-import { beforeAll, describe, expect, it } from "vitest";
-import { initEngine, np, random, keyFromSeed, toF32 } from "../../src/tensor/index.ts";
+import { describe, expect, it } from "vitest";
+import { np, random, keyFromSeed, toF32 } from "../../src/tensor/index.ts";
 import { haarPatch, haarUnpatch } from "../../src/nn/index.ts";
 import { ShapeError } from "../../src/tensor/errors.ts";
 import { TOL } from "../helpers/allclose.ts";
-import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
-import { checkCase } from "./harness.ts";
+import { checkCase, nnFixture } from "./harness.ts";
 
-let fx: Fixture;
-beforeAll(async () => {
-  await initEngine();
-  fx = await loadFixture("nn/wavelet.safetensors");
-});
+const fixture = nnFixture("wavelet");
 
 describe("haarPatch / haarUnpatch", () => {
   it("haarPatch matches Patcher._dwt (band-major [LL, LH, HL, HH], /2)", async () => {
-    await checkCase(fx, "patch", (t) => haarPatch(t.x));
+    await checkCase(fixture(), "patch", (t) => haarPatch(t.x));
   });
   it("haarUnpatch matches UnPatcher._idwt (x2 rescale)", async () => {
-    await checkCase(fx, "unpatch", (t) => haarUnpatch(t.x));
+    await checkCase(fixture(), "unpatch", (t) => haarUnpatch(t.x));
   });
   it("two levels match the Cosmos patch_size=4 patcher and unpatcher", async () => {
-    await checkCase(fx, "patch2", (t) => haarPatch(haarPatch(t.x)));
-    await checkCase(fx, "unpatch2", (t) => haarUnpatch(haarUnpatch(t.x)));
+    await checkCase(fixture(), "patch2", (t) => haarPatch(haarPatch(t.x)));
+    await checkCase(fixture(), "unpatch2", (t) => haarUnpatch(haarUnpatch(t.x)));
   });
   it("unpatch inverts patch", async () => {
     const x = random.normal(keyFromSeed(7), [2, 3, 8, 4]);
