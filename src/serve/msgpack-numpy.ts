@@ -1,78 +1,13 @@
 // msgpack with numpy arrays exactly as openpi's `msgpack_numpy`: arrays are maps with BINARY keys
 // `__ndarray__`, `data`, `dtype`, `shape` (Python packs `bytes` as msgpack bin), scalars use `__npgeneric__`.
-import { Decoder, DecodeError } from "@msgpack/msgpack";
-import { InternvlaError } from "../tensor/errors.ts";
+// Our own codec: the decoder bounds every declared length by the bytes actually left and the nesting depth
+// while it reads (a 40-byte frame declaring nested 16M-element arrays must not allocate gigabytes), and
+// bin payloads stay zero-copy views.
+import {
+  type DTypeInfo, type NdArray, type WireMap, type WireValue, DTYPES, NUMPY_STR, ProtocolError, SUPPORTED, isNdArray,
+} from "./wire-types.ts";
 
-/** A frame or value that does not follow the wire format. */
-export class ProtocolError extends InternvlaError {}
-
-export type ElementType =
-  | "bool" | "int8" | "uint8" | "int16" | "uint16" | "int32" | "uint32"
-  | "int64" | "uint64" | "float16" | "float32" | "float64";
-
-export type TypedArray =
-  | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
-
-/** A numpy array on the wire; float16 data is kept as raw Uint16Array bits. */
-export interface NdArray {
-  readonly kind: "ndarray";
-  readonly dtype: ElementType;
-  readonly shape: readonly number[];
-  readonly data: TypedArray; // C order
-}
-
-export type WireValue =
-  | null | boolean | number | string | Uint8Array | NdArray
-  | readonly WireValue[] | { readonly [key: string]: WireValue };
-export type WireMap = { readonly [key: string]: WireValue };
-
-interface DTypeInfo { readonly type: ElementType; readonly size: number; readonly make: (b: ArrayBuffer, o: number, n: number) => TypedArray }
-const DTYPES: Readonly<Record<string, DTypeInfo>> = {
-  b1: { type: "bool", size: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
-  i1: { type: "int8", size: 1, make: (b, o, n) => new Int8Array(b, o, n) },
-  u1: { type: "uint8", size: 1, make: (b, o, n) => new Uint8Array(b, o, n) },
-  i2: { type: "int16", size: 2, make: (b, o, n) => new Int16Array(b, o, n) },
-  u2: { type: "uint16", size: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
-  f2: { type: "float16", size: 2, make: (b, o, n) => new Uint16Array(b, o, n) },
-  i4: { type: "int32", size: 4, make: (b, o, n) => new Int32Array(b, o, n) },
-  u4: { type: "uint32", size: 4, make: (b, o, n) => new Uint32Array(b, o, n) },
-  f4: { type: "float32", size: 4, make: (b, o, n) => new Float32Array(b, o, n) },
-  i8: { type: "int64", size: 8, make: (b, o, n) => new BigInt64Array(b, o, n) },
-  u8: { type: "uint64", size: 8, make: (b, o, n) => new BigUint64Array(b, o, n) },
-  f8: { type: "float64", size: 8, make: (b, o, n) => new Float64Array(b, o, n) },
-};
-const NUMPY_STR: Readonly<Record<ElementType, string>> = {
-  bool: "|b1", int8: "|i1", uint8: "|u1", int16: "<i2", uint16: "<u2", float16: "<f2", int32: "<i4",
-  uint32: "<u4", float32: "<f4", int64: "<i8", uint64: "<u8", float64: "<f8",
-};
-const SUPPORTED = Object.values(NUMPY_STR).join(", ");
-
-function typeOfArray(data: TypedArray): ElementType {
-  if (data instanceof Float32Array) return "float32";
-  if (data instanceof Float64Array) return "float64";
-  if (data instanceof Uint8Array) return "uint8";
-  if (data instanceof Int8Array) return "int8";
-  if (data instanceof Int16Array) return "int16";
-  if (data instanceof Uint16Array) return "uint16";
-  if (data instanceof Int32Array) return "int32";
-  if (data instanceof Uint32Array) return "uint32";
-  if (data instanceof BigInt64Array) return "int64";
-  return "uint64";
-}
-
-/** Wraps a typed array as an NdArray (dtype from the array type unless given, e.g. "bool" or "float16"). */
-export function ndarray(data: TypedArray, shape: readonly number[], dtype: ElementType = typeOfArray(data)): NdArray {
-  const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== data.length) {
-    throw new ProtocolError(`ndarray: shape [${shape.join(", ")}] holds ${n} elements, data has ${data.length}`);
-  }
-  return { kind: "ndarray", dtype, shape: [...shape], data };
-}
-
-export function isNdArray(v: unknown): v is NdArray {
-  return typeof v === "object" && v !== null && (v as { kind?: unknown }).kind === "ndarray" && "dtype" in v;
-}
+export * from "./wire-types.ts";
 
 export interface DecodeLimits {
   /** Largest frame accepted, in bytes. */
@@ -82,22 +17,140 @@ export interface DecodeLimits {
 }
 export const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 32 };
 
-const keyText = new TextDecoder("utf-8", { fatal: true });
-function mapKey(key: unknown): string | number {
-  if (typeof key === "string" || typeof key === "number") return key;
-  if (key instanceof Uint8Array) return keyText.decode(key);
-  throw new DecodeError(`map keys must be str, bin or int, got ${key === null ? "nil" : typeof key}`);
+const utf8Text = new TextDecoder("utf-8", { fatal: true });
+
+/** A cursor over one frame; every read checks the bytes left. */
+class Reader {
+  pos = 0;
+  private readonly view: DataView;
+  constructor(readonly bytes: Uint8Array, readonly maxDepth: number) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  get left(): number {
+    return this.bytes.length - this.pos;
+  }
+  need(n: number, what: string): void {
+    if (n > this.left) throw new ProtocolError(`${what} of ${n} bytes at byte ${this.pos} runs past the end (${this.left} left)`);
+  }
+  u8(): number {
+    this.need(1, "a value");
+    return this.bytes[this.pos++];
+  }
+  num(size: 1 | 2 | 4 | 8, kind: "u" | "i" | "f"): number {
+    this.need(size, "a number");
+    const v = this.view;
+    const p = this.pos;
+    this.pos += size;
+    if (kind === "f") return size === 4 ? v.getFloat32(p) : v.getFloat64(p);
+    if (size === 8) {
+      const big = kind === "u" ? v.getBigUint64(p) : v.getBigInt64(p);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER) || big < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw new ProtocolError(`integer ${big} at byte ${p} is out of the 53-bit range`);
+      }
+      return Number(big);
+    }
+    if (kind === "u") return size === 1 ? v.getUint8(p) : size === 2 ? v.getUint16(p) : v.getUint32(p);
+    return size === 1 ? v.getInt8(p) : size === 2 ? v.getInt16(p) : v.getInt32(p);
+  }
+  raw(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    this.pos += n;
+    return this.bytes.subarray(this.pos - n, this.pos);
+  }
+  str(n: number): string {
+    const at = this.pos;
+    try {
+      return utf8Text.decode(this.raw(n, "a string"));
+    } catch (e) {
+      if (e instanceof ProtocolError) throw e;
+      throw new ProtocolError(`string at byte ${at} is not valid UTF-8`);
+    }
+  }
 }
 
-const decoders = new WeakMap<DecodeLimits, Decoder>();
-function decoderFor(limits: DecodeLimits): Decoder {
-  let d = decoders.get(limits);
-  if (!d) {
-    const max = limits.maxBytes;
-    d = new Decoder({ mapKeyConverter: mapKey, maxStrLength: max, maxBinLength: max, maxArrayLength: max, maxMapLength: max, maxExtLength: 0 });
-    decoders.set(limits, d);
+/** Reads the length that follows a header byte: 1, 2 or 4 bytes big-endian. */
+const len = (r: Reader, size: 1 | 2 | 4): number => r.num(size, "u");
+
+function readValue(r: Reader, depth: number, path: string): WireValue {
+  const at = r.pos;
+  const b = r.u8();
+  if (b <= 0x7f) return b;
+  if (b >= 0xe0) return b - 0x100;
+  if (b >= 0x80 && b <= 0x8f) return readMap(r, b - 0x80, depth, path);
+  if (b >= 0x90 && b <= 0x9f) return readArray(r, b - 0x90, depth, path);
+  if (b >= 0xa0 && b <= 0xbf) return r.str(b - 0xa0);
+  switch (b) {
+    case 0xc0: return null;
+    case 0xc2: return false;
+    case 0xc3: return true;
+    case 0xc4: return r.raw(len(r, 1), "bin data");
+    case 0xc5: return r.raw(len(r, 2), "bin data");
+    case 0xc6: return r.raw(len(r, 4), "bin data");
+    case 0xca: return r.num(4, "f");
+    case 0xcb: return r.num(8, "f");
+    case 0xcc: return r.num(1, "u");
+    case 0xcd: return r.num(2, "u");
+    case 0xce: return r.num(4, "u");
+    case 0xcf: return r.num(8, "u");
+    case 0xd0: return r.num(1, "i");
+    case 0xd1: return r.num(2, "i");
+    case 0xd2: return r.num(4, "i");
+    case 0xd3: return r.num(8, "i");
+    case 0xd9: return r.str(len(r, 1));
+    case 0xda: return r.str(len(r, 2));
+    case 0xdb: return r.str(len(r, 4));
+    case 0xdc: return readArray(r, len(r, 2), depth, path);
+    case 0xdd: return readArray(r, len(r, 4), depth, path);
+    case 0xde: return readMap(r, len(r, 2), depth, path);
+    case 0xdf: return readMap(r, len(r, 4), depth, path);
+    default: {
+      const what = b === 0xc1 ? "the never-used type byte 0xc1" : "a msgpack extension type (not part of the openpi protocol)";
+      throw new ProtocolError(`${path}: ${what} at byte ${at}`);
+    }
   }
-  return d;
+}
+
+function enter(r: Reader, n: number, minBytes: number, depth: number, path: string, what: string): void {
+  if (depth >= r.maxDepth) throw new ProtocolError(`${path}: nesting deeper than ${r.maxDepth} levels`);
+  if (n * minBytes > r.left) throw new ProtocolError(`${path}: ${what} declares ${n} entries but only ${r.left} bytes are left`);
+}
+
+function readArray(r: Reader, n: number, depth: number, path: string): WireValue[] {
+  enter(r, n, 1, depth, path, "an array");
+  const out: WireValue[] = [];
+  for (let i = 0; i < n; i++) out.push(readValue(r, depth + 1, `${path}[${i}]`));
+  return out;
+}
+
+const isContainer = (b: number): boolean => (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+
+function readKey(r: Reader, path: string): string {
+  const at = r.pos;
+  if (r.left > 0 && isContainer(r.bytes[at])) throw new ProtocolError(`${path}: map keys must be str, bin or int; got a map or list at byte ${at}`);
+  const k = readValue(r, 0, path);
+  if (typeof k === "string") return k;
+  if (typeof k === "number") return String(k);
+  if (k instanceof Uint8Array) {
+    try {
+      return utf8Text.decode(k);
+    } catch {
+      throw new ProtocolError(`${path}: bin map key at byte ${at} is not valid UTF-8`);
+    }
+  }
+  throw new ProtocolError(`${path}: map keys must be str, bin or int; got ${k === null ? "nil" : Array.isArray(k) ? "a list" : typeof k} at byte ${at}`);
+}
+
+function readMap(r: Reader, n: number, depth: number, path: string): WireValue {
+  enter(r, n, 2, depth, path, "a map");
+  const out: Record<string, WireValue> = {};
+  for (let i = 0; i < n; i++) {
+    const key = readKey(r, path);
+    if (key === "__proto__") throw new ProtocolError(`${path}: the map key __proto__ is not allowed`);
+    out[key] = readValue(r, depth + 1, `${path}.${key}`);
+  }
+  if ("__ndarray__" in out) return unpackArray(out, path);
+  if ("__npgeneric__" in out) return unpackScalar(out, path);
+  return out;
 }
 
 /** Decodes one frame: msgpack with openpi numpy maps turned into NdArrays. Throws ProtocolError on bad input. */
@@ -105,35 +158,20 @@ export function decodeMsgpackNumpy(bytes: Uint8Array, limits: DecodeLimits = DEF
   if (bytes.byteLength > limits.maxBytes) {
     throw new ProtocolError(`frame of ${bytes.byteLength} bytes exceeds the limit of ${limits.maxBytes} bytes`);
   }
-  let raw: unknown;
+  const r = new Reader(bytes, limits.maxDepth);
   try {
-    raw = decoderFor(limits).decode(bytes);
+    if (bytes.length === 0) throw new ProtocolError("the frame is empty");
+    const value = readValue(r, 0, "$");
+    if (r.left > 0) throw new ProtocolError(`${r.left} extra bytes after the value, from byte ${r.pos}`);
+    return value;
   } catch (e) {
-    throw new ProtocolError(`malformed msgpack frame (${bytes.byteLength} bytes): ${(e as Error).message}`);
+    if (e instanceof ProtocolError) throw new ProtocolError(`malformed msgpack frame (${bytes.byteLength} bytes): ${e.message}`);
+    throw e;
   }
-  return toWire(raw, "$", 0, limits.maxDepth);
-}
-
-function toWire(v: unknown, path: string, depth: number, maxDepth: number): WireValue {
-  if (depth > maxDepth) throw new ProtocolError(`${path}: nesting deeper than ${maxDepth} levels`);
-  if (v === null || typeof v === "boolean" || typeof v === "number" || typeof v === "string") return v;
-  if (v instanceof Uint8Array) return v;
-  if (Array.isArray(v)) return v.map((x, i) => toWire(x, `${path}[${i}]`, depth + 1, maxDepth));
-  if (typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
-    const m = v as Record<string, unknown>;
-    if ("__ndarray__" in m) return unpackArray(m, path);
-    if ("__npgeneric__" in m) return unpackScalar(m, path);
-    const out: Record<string, WireValue> = {};
-    for (const [k, x] of Object.entries(m)) out[k] = toWire(x, `${path}.${k}`, depth + 1, maxDepth);
-    return out;
-  }
-  if (typeof v === "bigint") throw new ProtocolError(`${path}: integer out of the 53-bit range`);
-  const what = v instanceof Date ? "timestamp extension" : typeof v === "object" ? "msgpack extension" : typeof v;
-  throw new ProtocolError(`${path}: unsupported value (${what}); send numbers, strings, bytes, lists, maps or numpy arrays`);
 }
 
 function parseDType(d: unknown, path: string): { info: DTypeInfo; bigEndian: boolean } {
-  const s = d instanceof Uint8Array ? keyText.decode(d) : d;
+  const s = d instanceof Uint8Array ? utf8Text.decode(d) : d;
   if (typeof s !== "string" || s.length < 2) throw new ProtocolError(`${path}.dtype: expected a numpy dtype string like "<f4", got ${JSON.stringify(s)}`);
   const order = "<>|=".includes(s[0]) ? s[0] : "=";
   const info = DTYPES[order === s[0] ? s.slice(1) : s];
@@ -175,8 +213,8 @@ function unpackScalar(m: Record<string, unknown>, path: string): number | boolea
   throw new ProtocolError(`${path}.data: numpy scalar of dtype ${NUMPY_STR[info.type]} must hold a number, got ${typeof v}`);
 }
 
-const utf8 = new TextEncoder();
-const BIN_KEYS = { nd: utf8.encode("__ndarray__"), data: utf8.encode("data"), dtype: utf8.encode("dtype"), shape: utf8.encode("shape") };
+const utf8Encoder = new TextEncoder();
+const BIN_KEYS = { nd: utf8Encoder.encode("__ndarray__"), data: utf8Encoder.encode("data"), dtype: utf8Encoder.encode("dtype"), shape: utf8Encoder.encode("shape") };
 
 /** Encodes a value; NdArrays become openpi numpy maps with binary keys. Strings are str, Uint8Array is bin. */
 export function encodeMsgpackNumpy(value: WireValue): Uint8Array {
@@ -228,7 +266,7 @@ function writeNumber(w: Writer, x: number): void {
 }
 
 function writeString(w: Writer, s: string): void {
-  const b = utf8.encode(s);
+  const b = utf8Encoder.encode(s);
   w.header(b.length, 0xa0, 32, 0xd9, 0xda, 0xdb);
   w.raw(b);
 }
@@ -272,20 +310,3 @@ function writeValue(w: Writer, v: WireValue, depth: number): void {
   }
 }
 
-/** Converts a numeric NdArray to float32 (float16 bits decoded; int64 via Number). */
-export function toFloat32Array(a: NdArray): Float32Array {
-  const d = a.data;
-  if (a.dtype === "float32") return d as Float32Array;
-  if (a.dtype === "float16") return Float32Array.from(d as Uint16Array, halfToFloat);
-  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Float32Array.from(d, (x) => Number(x));
-  return Float32Array.from(d as ArrayLike<number>);
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}

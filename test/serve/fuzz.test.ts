@@ -39,6 +39,7 @@ const badHeaders: (() => Uint8Array)[] = [
   () => new Uint8Array([0xc6, 0x7f, 0xff, 0xff, 0xff, 1, 2, 3]), // bin32 claiming 2 GB
   () => new Uint8Array([0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 0x61]), // map32 claiming 4 billion pairs
   () => new Uint8Array([0xdd, 0x00, 0x10, 0x00, 0x00, 0x01]), // array32 claiming 1M items
+  () => new Uint8Array(Array.from({ length: 2 + int(30) }, () => [0xdd, 0x01, 0, 0, 0]).flat()), // nested 16M-item claims
   () => new Uint8Array([0xc7, 0x03, 0x05, 1, 2, 3]), // ext8
   () => new Uint8Array([0xc1]), // never-used byte
   () => new Uint8Array(0),

@@ -104,6 +104,14 @@ describe("bad frames are ProtocolErrors that say what is wrong", () => {
     ["data not bytes", nd({ data: "abc" }), /data: expected bytes/],
     ["extension type", new Uint8Array([0xd4, 0x05, 0x00]), /malformed msgpack|extension/],
     ["nil map key", new Uint8Array([0x81, 0xc0, 0x01]), /map keys must be/],
+    ["list as map key", new Uint8Array([0x81, 0x90, 0x01]), /map keys must be str, bin or int; got a map or list/],
+    // Declared lengths are bounded by the bytes left before anything is allocated (no 16M-slot arrays).
+    ["nested length bombs", new Uint8Array(Array.from({ length: 8 }, () => [0xdd, 0x01, 0, 0, 0]).flat()), /declares 16777216 entries but only 35 bytes are left/],
+    ["map length bomb", new Uint8Array([0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa1, 0x61]), /a map declares 2147483647 entries/],
+    ["string longer than the frame", new Uint8Array([0xdb, 0x00, 0x10, 0x00, 0x00, 0x61]), /a string of 1048576 bytes at byte 5 runs past the end/],
+    ["invalid UTF-8 string", new Uint8Array([0xa2, 0xc3, 0x28]), /not valid UTF-8/],
+    ["uint64 beyond 2^53", new Uint8Array([0xcf, 0xff, 0, 0, 0, 0, 0, 0, 0]), /out of the 53-bit range/],
+    ["empty frame", new Uint8Array(0), /the frame is empty/],
   ];
   for (const [name, bytes, re] of cases) {
     it(name, () => {
