@@ -6,6 +6,7 @@ import { type Rng } from "./rng.ts";
 import { GRIPPER, type ArmSpec } from "./robots/index.ts";
 import { PHYSICS, type Scene } from "./scene/build.ts";
 import { BELT } from "./scene/props.ts";
+import { type Vec3 } from "./mjcf.ts";
 
 /** Model indices of one arm, looked up once. */
 export interface ArmIndex {
@@ -21,7 +22,7 @@ export interface ArmIndex {
   readonly camera: number;
 }
 
-export type Vec3 = [number, number, number];
+export type { Vec3 };
 
 /**
  * A MuJoCo model + data for one scene (a resource: call delete()). Physics runs at 500 Hz; `step` applies one
@@ -164,6 +165,13 @@ export class World {
   bodyMat(name: string): Float64Array {
     const id = nameId(this.mj, this.model, "body", name);
     return Float64Array.from((this.data.xmat as Float64Array).subarray(9 * id, 9 * id + 9));
+  }
+
+  /** World position of a geom's centre. */
+  geomPos(name: string): Vec3 {
+    const id = nameId(this.mj, this.model, "geom", name);
+    const x: Float64Array = this.data.geom_xpos;
+    return [x[3 * id], x[3 * id + 1], x[3 * id + 2]];
   }
 
   /** Linear velocity of a free body (from its free joint). */

@@ -158,3 +158,8 @@ export function* parallel(...motions: Motion[]): Motion {
     if (active.length > 0) yield;
   }
 }
+
+/** Runs motions one after another (for composing per-arm scripts that then run in `parallel`). */
+export function* sequence(...motions: Motion[]): Motion {
+  for (const m of motions) yield* m;
+}

@@ -55,22 +55,46 @@ export function graspOffset(halfHeight: number): number {
   return Math.min(Math.max(halfHeight, 0.018), 0.03) - halfHeight;
 }
 
-/** Top-down grasp of a still object: hover, descend, close, lift. */
-export function* pickStatic(ctx: ExpertContext, arm: number, obj: Graspable): Motion {
-  const w = ctx.world;
-  const p = w.bodyPos(obj.name);
-  const yaw = chooseGraspYaw(yawOf(w.bodyMat(obj.name)), obj, ctx.arm(arm).spec.base, p);
-  const grasp: Vec3 = [p[0], p[1], p[2] + graspOffset(obj.halfHeight)];
-  yield* gripTo(ctx, arm, OPEN, 0);
-  yield* moveTo(ctx, arm, poseAt(above(grasp, HOVER), yaw));
-  yield* moveLine(ctx, arm, poseAt(grasp, yaw), 0.3);
+/** Where and how to grasp: the tool-centre point, the finger yaw and the opening on the way down. */
+export interface GraspSpec {
+  readonly at: Vec3;
+  readonly yaw: number;
+  /** Gripper opening (0-1) while approaching; less than 1 where a wide-open finger would hit something. */
+  readonly open?: number;
+}
+
+/** Top-down grasp at a point: hover above it, descend in a straight line, close. */
+export function* graspAt(ctx: ExpertContext, arm: number, g: GraspSpec): Motion {
+  yield* gripTo(ctx, arm, g.open ?? OPEN, 0);
+  yield* moveTo(ctx, arm, poseAt(above(g.at, HOVER), g.yaw));
+  yield* moveLine(ctx, arm, poseAt(g.at, g.yaw), 0.3);
   yield* wait(2);
   yield* gripTo(ctx, arm, CLOSED, 6);
-  yield* moveLine(ctx, arm, poseAt(above(grasp, LIFT), yaw), 0.35);
+}
+
+/** The grasp of a still object: centred (or at `offset` along its own axes), fingers across its narrow side. */
+export function graspOf(ctx: ExpertContext, arm: number, obj: Graspable, offset: Vec3 = [0, 0, 0]): GraspSpec {
+  const w = ctx.world;
+  const p = w.bodyPos(obj.name);
+  const m = w.bodyMat(obj.name);
+  const at: Vec3 = [0, 1, 2].map((r) => p[r] + m[3 * r] * offset[0] + m[3 * r + 1] * offset[1] + m[3 * r + 2] * offset[2]) as unknown as Vec3;
+  return { at: [at[0], at[1], at[2] + graspOffset(obj.halfHeight)], yaw: chooseGraspYaw(yawOf(m), obj, ctx.arm(arm).spec.base, at) };
+}
+
+/** Lifts arm i's tool straight up by `dz` from its commanded pose. */
+export function* liftBy(ctx: ExpertContext, arm: number, dz = LIFT, speed = 0.35): Motion {
+  const pose = ctx.commandedPose(arm);
+  yield* moveLine(ctx, arm, { pos: above(pose.pos, dz), rot: pose.rot }, speed);
+}
+
+/** Top-down grasp of a still object: hover, descend, close, lift. */
+export function* pickStatic(ctx: ExpertContext, arm: number, obj: Graspable, offset?: Vec3): Motion {
+  yield* graspAt(ctx, arm, graspOf(ctx, arm, obj, offset));
+  yield* liftBy(ctx, arm);
 }
 
 export interface PlaceOptions {
-  /** Vertical approach before release (m); 0 releases straight from the carry height (bins). */
+  /** Vertical approach before release (m); 0 ends the transfer at the release height (bins: drop from above the rim). */
   readonly approach?: number;
   readonly yaw?: number;
 }
@@ -79,7 +103,8 @@ export interface PlaceOptions {
 export function* placeAt(ctx: ExpertContext, arm: number, target: Vec3, releaseHeight: number, opts: PlaceOptions = {}): Motion {
   const approach = opts.approach ?? 0.08;
   const y = opts.yaw ?? chooseGraspYaw(0, { name: "", halfHeight: 0, symmetry: 0, graspYaw: 0 }, ctx.arm(arm).spec.base, target);
-  const carryZ = Math.max(ctx.commandedPose(arm).pos[2], target[2] + releaseHeight + approach);
+  // Over a bin (no approach) the transfer ends at the release height; over a surface it ends `approach` above it.
+  const carryZ = approach > 0 ? Math.max(ctx.commandedPose(arm).pos[2], target[2] + releaseHeight + approach) : target[2] + releaseHeight;
   yield* moveTo(ctx, arm, poseAt([target[0], target[1], carryZ], y));
   if (approach > 0) yield* moveLine(ctx, arm, poseAt(above(target, releaseHeight), y), 0.3);
   yield* settle(ctx, arm);
@@ -129,7 +154,8 @@ export function* pickMoving(ctx: ExpertContext, arm: number, obj: Graspable): Mo
   }
   ctx.setGrip(arm, CLOSED);
   yield* track(ctx, arm, close, () => poseAt(above(predict(lead), dz), yaw));
-  yield* track(ctx, arm, 8, (k) => poseAt(above(predict(lead), dz + (LIFT * (k + 1)) / 8), yaw));
+  // Lift straight up from the closing pose (the object now moves with the hand, so it no longer predicts anything).
+  yield* liftBy(ctx, arm, LIFT, 0.4);
 }
 
 function offset(a: Vec3, b: Vec3): number {

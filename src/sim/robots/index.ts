@@ -66,10 +66,10 @@ const ARM6: ChainSpec = {
   baseRadius: 0.05, baseHeight: 0.06, handOffset: [0, 0, 0.05],
   links: [
     link([0, 0, 0.06], "yaw", [-2.8, 2.8], 300, 0.05, 0.04),
-    link([0, 0, 0.06], "pitch", [-2.0, 2.0], 400, 0.22, 0.03),
-    link([0, 0, 0.22], "pitch", [-2.7, 2.7], 300, 0.1, 0.026),
-    link([0, 0, 0.1], "roll", [-2.8, 2.8], 80, 0.1, 0.024),
-    link([0, 0, 0.1], "pitch", [-2.7, 2.7], 120, 0.03, 0.022),
+    link([0, 0, 0.06], "pitch", [-2.0, 2.0], 400, 0.24, 0.03),
+    link([0, 0, 0.24], "pitch", [-2.7, 2.7], 300, 0.11, 0.026),
+    link([0, 0, 0.11], "roll", [-2.8, 2.8], 80, 0.11, 0.024),
+    link([0, 0, 0.11], "pitch", [-2.7, 2.7], 120, 0.03, 0.022),
     link([0, 0, 0.03], "roll", [-3.1, 3.1], 40, 0.0, 0.02),
   ],
 };
@@ -98,9 +98,9 @@ const ROBOTS: Record<RobotType, RobotSpec> = {
   arm7: makeRobot("arm7", "7-DoF arm (yaw, pitch, roll, pitch, roll, pitch, roll) with a parallel gripper; state 8", ARM7, [
     placeArm(ARM7, "", "wrist", [0, 0, 0], [0, 0.1, 0, 1.84, 0, 1.21, -PI / 2], "single"),
   ]),
-  dual_arm: makeRobot("dual_arm", "two 6-DoF arms 0.56 m apart, each with a parallel gripper; state 14 = 2 x (6 joints + gripper)", ARM6, [
-    placeArm(ARM6, "left_", "left_wrist", [0, 0.28, 0], [0, 0.277, 1.252, 0, 1.612, -PI / 2], "left"),
-    placeArm(ARM6, "right_", "right_wrist", [0, -0.28, 0], [0, 0.277, 1.252, 0, 1.612, -PI / 2], "right"),
+  dual_arm: makeRobot("dual_arm", "two 6-DoF arms 0.52 m apart, each with a parallel gripper; state 14 = 2 x (6 joints + gripper)", ARM6, [
+    placeArm(ARM6, "left_", "left_wrist", [0, 0.26, 0], [0, 0.17, 1.476, 0, 1.496, -PI / 2], "left"),
+    placeArm(ARM6, "right_", "right_wrist", [0, -0.26, 0], [0, 0.17, 1.476, 0, 1.496, -PI / 2], "right"),
   ]),
 };
 

@@ -109,7 +109,7 @@ export interface DrawerSpec {
   readonly handle: Rgb;
 }
 
-export const DRAWER = { joint: "drawer_slide", handle: "drawer_handle", depth: 0.1, travel: 0.2, standoff: 0.035 } as const;
+export const DRAWER = { joint: "drawer_slide", handle: "drawer_handle", depth: 0.1, travel: 0.2, standoff: 0.05 } as const;
 
 /** Cabinet shell (static) and the drawer (slide joint) with its handle; `pos` is the centre of the cabinet front. */
 export function drawer(d: DrawerSpec): XmlNode[] {
@@ -129,17 +129,18 @@ export function drawer(d: DrawerSpec): XmlNode[] {
     el("joint", { name: DRAWER.joint, type: "slide", axis: [-1, 0, 0], range: [0, DRAWER.travel], damping: 3, frictionloss: 0.5 }),
     el("geom", { name: "drawer_front", type: "box", size: [t / 2, hw - 0.004, h / 2 - 0.004], pos: [t / 2, 0, h / 2], rgba: rgba(d.front), mass: 0.2, ...part }),
     el("geom", { type: "box", size: [DRAWER.depth - t, hw - 0.01, t / 2], pos: [DRAWER.depth, 0, t], rgba: rgba(d.front), mass: 0.1, ...part }),
-    el("geom", { type: "box", size: [0.006, 0.006, 0.006], pos: [-DRAWER.standoff / 2, 0.04, hz], rgba: rgba(d.handle), mass: 0.01, ...part }),
-    el("geom", { type: "box", size: [0.006, 0.006, 0.006], pos: [-DRAWER.standoff / 2, -0.04, hz], rgba: rgba(d.handle), mass: 0.01, ...part }),
-    el("geom", { name: DRAWER.handle, type: "box", size: [0.006, 0.06, 0.006], pos: [-DRAWER.standoff, 0, hz], rgba: rgba(d.handle), mass: 0.02, friction: [1.5, 0.01, 0.001], ...part }),
+    ...[0.045, -0.045].map((y) =>
+      el("geom", { type: "box", size: [DRAWER.standoff / 2, 0.005, 0.005], pos: [-DRAWER.standoff / 2, y, hz], rgba: rgba(d.handle), mass: 0.01, ...part }),
+    ),
+    el("geom", { name: DRAWER.handle, type: "box", size: [0.006, 0.055, 0.006], pos: [-DRAWER.standoff, 0, hz], rgba: rgba(d.handle), mass: 0.02, friction: [1.5, 0.01, 0.001], ...part }),
   ]);
   return [cab, box];
 }
 
 /** A box lying along y with a handle bar (along x) sticking out of each end, to be lifted with two hands. */
-export function handledBox(name: string, pos: Vec3, half: Vec3, colour: Rgb, handleColour: Rgb, mass: number): XmlNode {
+export function handledBox(name: string, pos: Vec3, yaw: number, half: Vec3, colour: Rgb, handleColour: Rgb, mass: number): XmlNode {
   const [hx, hy, hz] = half;
-  const reach = 0.04;
+  const reach = 0.05;
   // Posts at both ends of the bar leave its middle free for the fingers.
   const post = (sign: number, x: number): XmlNode =>
     el("geom", { type: "box", size: [0.006, reach / 2, 0.006], pos: [x, sign * (hy + reach / 2), hz - 0.012], rgba: rgba(handleColour), mass: 0.01, ...SOLID });
@@ -148,7 +149,7 @@ export function handledBox(name: string, pos: Vec3, half: Vec3, colour: Rgb, han
     post(sign, -0.039),
     el("geom", { name: `${name}_handle_${suffix}`, type: "box", size: [0.045, 0.007, 0.007], pos: [0, sign * (hy + reach), hz - 0.012], rgba: rgba(handleColour), mass: 0.02, friction: [1.5, 0.01, 0.001], ...SOLID }),
   ];
-  return el("body", { name, pos }, [
+  return el("body", { name, pos, quat: yawQuat(yaw) }, [
     el("freejoint", { name: `${name}_joint` }),
     el("geom", { name: `${name}_geom`, type: "box", size: [hx, hy, hz], rgba: rgba(colour), mass, friction: [1, 0.005, 0.0001], ...SOLID }),
     ...handle(1, "l"),

@@ -65,12 +65,11 @@ export type CatchState = "wait" | "go" | "missed";
  * Whether to start intercepting an object now: its position along the belt when the fingers would close
  * (after INTERCEPT steps) should be near the arm (downstream coordinate >= -0.06) and still within reach.
  */
-export function catchState(world: World, name: string): CatchState {
+export function catchState(world: World, name: string, direction: number): CatchState {
   const dt = 1 / world.scene.controlHz;
   const lead = (INTERCEPT.reach + INTERCEPT.descend + INTERCEPT.close) * dt;
   const y = world.bodyPos(name)[1] + world.bodyVel(name)[1] * lead;
-  const dir = Math.sign(world.beltSpeed()) || Math.sign(world.bodyVel(name)[1]) || 1;
-  const downstream = dir * y;
+  const downstream = direction * y;
   if (Math.abs(y) > REACH_Y) return downstream > 0 ? "missed" : "wait";
   return downstream >= -0.06 ? "go" : "wait";
 }

@@ -90,10 +90,10 @@ export function graspable(o: ObjectSpec): Graspable {
   };
 }
 
-/** True when the object's centre is inside an open bin (inner half extents) and below its rim. */
-export function inBin(world: World, object: string, centre: Vec3, inner: readonly [number, number], height: number): boolean {
-  const p = world.bodyPos(object);
-  return Math.abs(p[0] - centre[0]) < inner[0] && Math.abs(p[1] - centre[1]) < inner[1] && p[2] < centre[2] + height;
+/** True when the object's centre is over an open bin's floor (inner half extents) and its bottom is below the rim. */
+export function inBin(world: World, o: ObjectSpec, centre: Vec3, inner: readonly [number, number], height: number): boolean {
+  const p = world.bodyPos(o.name);
+  return Math.abs(p[0] - centre[0]) < inner[0] && Math.abs(p[1] - centre[1]) < inner[1] && p[2] - o.half[2] < centre[2] + height;
 }
 
 /** True when the object rests on a flat zone: centre over it and resting at table height, not moving. */

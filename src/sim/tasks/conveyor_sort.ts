@@ -48,20 +48,20 @@ export const conveyorSort: TaskDef = {
       yield* toReady(ctx, 0, -1);
       for (const [i, p] of parcels.entries()) {
         // A parcel that can no longer be caught ends the script: the episode fails and is not kept.
-        if (!(yield* waitUntil(() => catchState(ctx.world, p.name) !== "wait", 300))) return;
-        if (catchState(ctx.world, p.name) === "missed") return;
+        if (!(yield* waitUntil(() => catchState(ctx.world, p.name, -1) !== "wait", 300))) return;
+        if (catchState(ctx.world, p.name, -1) === "missed") return;
         yield* pickMoving(ctx, 0, graspable(p));
         const target = binOf(i, swap);
         const k = target === bins[0].pos ? dropped[0]++ : dropped[1]++;
         yield* placeAt(ctx, 0, binSlot(target, k), BIN_HEIGHT + p.half[2] + 0.03, { approach: 0 });
-        if (i + 1 < parcels.length && catchState(ctx.world, parcels[i + 1].name) === "wait") yield* toReady(ctx, 0, -1);
+        if (i + 1 < parcels.length && catchState(ctx.world, parcels[i + 1].name, -1) === "wait") yield* toReady(ctx, 0, -1);
       }
     };
     return {
       task: "conveyor_sort", seed, level, split, scene, instruction, maxSteps: 150 + 130 * count,
       expert: sort(false),
       mistake: sort(true),
-      success: (world) => parcels.every((p, i) => inBin(world, p.name, binOf(i, false), BIN_INNER, BIN_HEIGHT)),
+      success: (world) => parcels.every((p, i) => inBin(world, p, binOf(i, false), BIN_INNER, BIN_HEIGHT)),
     };
   },
 };

@@ -51,8 +51,8 @@ export const sortByColour: TaskDef = {
       expert: sortInto(bins[0].pos),
       mistake: sortInto(bins[1].pos),
       success: (world) =>
-        targets.every((b) => inBin(world, b.name, bins[0].pos, BIN_INNER, BIN_HEIGHT)) &&
-        blocks.slice(2).every((b) => !inBin(world, b.name, bins[0].pos, BIN_INNER, BIN_HEIGHT)),
+        targets.every((b) => inBin(world, b, bins[0].pos, BIN_INNER, BIN_HEIGHT)) &&
+        blocks.slice(2).every((b) => !inBin(world, b, bins[0].pos, BIN_INNER, BIN_HEIGHT)),
     };
   },
 };
