@@ -7,8 +7,8 @@
 // MatMul output, so the caller's transposes back are free too.
 import { numel } from "./onnx-graph.ts";
 import { type JaxprEqn, type LowerCtx, outDtype, outShape, type Rule } from "./rule.ts";
-import { elementwise } from "./rules-elementwise.ts";
-import { inSourceOrder, materialize, readAs, type Value } from "./values.ts";
+import { elementwise, reduceValue } from "./rules-elementwise.ts";
+import { fresh, inSourceOrder, readAs, type Value } from "./values.ts";
 
 /** Left-pads a value with size-1 axes to rank r (numpy broadcasting). */
 function padRank(v: Value, r: number): Value {
@@ -74,18 +74,22 @@ function matmul(ctx: LowerCtx, eqn: JaxprEqn, x: Value, y: Value, p: Plan, k: nu
   return { shape, compact, dtype, view: { src, srcShape, groups } };
 }
 
-/** sum(x*y) over a contraction axis that one operand only broadcasts along: Mul then ReduceSum (rare). */
-function mulReduce(ctx: LowerCtx, eqn: JaxprEqn, x: Value, y: Value): Value {
-  const g = ctx.g;
+/**
+ * sum_k x_k y_k where an operand is a broadcast along k: that operand is constant in k, so sum the other over k
+ * first (x * sum_k y) and no product with the contraction axis is formed; both broadcast gives x * y * K.
+ */
+function reduceFirst(ctx: LowerCtx, eqn: JaxprEqn, x: Value, y: Value): Value {
+  const k = x.shape.length - 1;
+  const K = Math.max(x.shape[k], y.shape[k]);
   const dtype = outDtype(eqn);
-  const full = [...outShape(eqn), x.shape[x.shape.length - 1]];
-  const prod = elementwise(ctx, "Mul", [x, y], full, dtype);
-  const r = full.length - 1;
-  g.noteMaterialized(materialize(g, prod), "dot over an axis one operand broadcasts along");
-  let src = g.node("ReduceSum", [prod.view.src, g.int64s([r])], { shape: prod.compact.slice(0, r), dtype }, { keepdims: 0 });
-  if (prod.compact[r] === 1) src = g.node("Mul", [src, g.scalar(dtype, full[r])], { shape: prod.compact.slice(0, r), dtype });
-  const compact = prod.compact.slice(0, r);
-  return { shape: outShape(eqn), compact, dtype, view: { src, srcShape: compact, groups: compact.map((d, i) => (d === 1 ? [] : [i])) } };
+  const constant = (v: Value) => v.compact[k] === 1;
+  const squeeze = (v: Value): Value =>
+    constant(v)
+      ? { shape: v.shape.slice(0, k), compact: v.compact.slice(0, k), dtype: v.dtype, view: { ...v.view, groups: v.view.groups.slice(0, k) } }
+      : reduceValue(ctx.g, v, [k], "Add", v.shape.slice(0, k));
+  const prod = elementwise(ctx, "Mul", [squeeze(x), squeeze(y)], outShape(eqn), dtype);
+  if (!constant(x) || !constant(y)) return prod;
+  return elementwise(ctx, "Mul", [prod, fresh(ctx.g.scalar(dtype, K), [], [], dtype)], outShape(eqn), dtype);
 }
 
 export const dot: Rule = (ctx, eqn) => {
@@ -94,7 +98,8 @@ export const dot: Rule = (ctx, eqn) => {
   const x = padRank(ctx.input(eqn, 0, dtype), r);
   const y = padRank(ctx.input(eqn, 1, dtype), r);
   const k = r - 1;
-  if (x.compact[k] !== y.compact[k]) return [mulReduce(ctx, eqn, x, y)];
+  const K = Math.max(x.shape[k], y.shape[k]);
+  if (K > 1 && (x.compact[k] !== K || y.compact[k] !== K)) return [reduceFirst(ctx, eqn, x, y)];
   const shape = outShape(eqn);
   const batch: number[] = [];
   const m: number[] = [];

@@ -153,13 +153,12 @@ const bitCombine: Rule = (ctx, eqn) => {
 
 const REDUCE: Record<string, string> = { Add: "ReduceSum", Mul: "ReduceProd", Max: "ReduceMax", Min: "ReduceMin" };
 
-/** Reduces on the view's source (order does not matter), so transposed inputs are never materialised. */
-const reduce: Rule = (ctx, eqn) => {
-  const g = ctx.g;
-  const x = ctx.input(eqn, 0);
-  const axes: number[] = eqn.params.axis;
-  const op: string = eqn.params.op;
-  const onnxOp = REDUCE[op] ?? unsupported(eqn, `reduce op ${op}`);
+/**
+ * Reduces `x` over `axes` on the view's source (order does not matter), so transposed inputs are never
+ * materialised; a reduction over a broadcast axis of size n is a multiply by n (Add) or a power (Mul).
+ */
+export function reduceValue(g: GraphBuilder, x: Value, axes: readonly number[], op: string, shape: readonly number[]): Value {
+  const onnxOp = REDUCE[op];
   const srcAxes = axes.flatMap((a) => x.view.groups[a]);
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const bcastCount = axes.reduce((n, a) => n * (x.compact[a] === 1 ? x.shape[a] : 1), 1);
@@ -175,7 +174,13 @@ const reduce: Rule = (ctx, eqn) => {
   if (bcastCount > 1 && op === "Add") src = g.node("Mul", [src, g.scalar(work, bcastCount)], { shape: srcShape, dtype: work });
   if (bcastCount > 1 && op === "Mul") src = g.node("Pow", [src, g.scalar(work, bcastCount)], { shape: srcShape, dtype: work });
   src = g.cast(src, x.dtype);
-  return [{ shape: outShape(eqn), compact: kept.map((i) => x.compact[i]), dtype: x.dtype, view: { src, srcShape, groups } }];
+  return { shape, compact: kept.map((i) => x.compact[i]), dtype: x.dtype, view: { src, srcShape, groups } };
+}
+
+const reduce: Rule = (ctx, eqn) => {
+  const op: string = eqn.params.op;
+  if (!(op in REDUCE)) unsupported(eqn, `reduce op ${op}`);
+  return [reduceValue(ctx.g, ctx.input(eqn, 0), eqn.params.axis, op, outShape(eqn))];
 };
 
 const identity: Rule = (ctx, eqn) => [ctx.input(eqn, 0)];

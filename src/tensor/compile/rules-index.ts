@@ -27,7 +27,7 @@ function stackIndices(ctx: LowerCtx, indices: readonly Value[], shape: readonly 
   const g = ctx.g;
   const cols = indices.map((v) => {
     const padded: Value = {
-      ...v,
+      dtype: v.dtype,
       shape: [...shape.slice(0, shape.length - v.shape.length).map(() => 1), ...v.shape],
       compact: [...shape.slice(0, shape.length - v.shape.length).map(() => 1), ...v.compact],
       view: { ...v.view, groups: [...shape.slice(0, shape.length - v.shape.length).map(() => []), ...v.view.groups] },
