@@ -14,16 +14,19 @@ export interface DecodeLimits {
   readonly maxBytes: number;
   /** Deepest nesting of maps and arrays. */
   readonly maxDepth: number;
+  /** Entries of all maps and arrays together (bulk data travels as bin in numpy arrays, not as lists). */
+  readonly maxItems: number;
 }
-export const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 32 };
+export const DEFAULT_LIMITS: DecodeLimits = { maxBytes: 64 * 1024 * 1024, maxDepth: 32, maxItems: 1 << 18 };
 
 const utf8Text = new TextDecoder("utf-8", { fatal: true });
 
 /** A cursor over one frame; every read checks the bytes left. */
 class Reader {
   pos = 0;
+  items = 0;
   private readonly view: DataView;
-  constructor(readonly bytes: Uint8Array, readonly maxDepth: number) {
+  constructor(readonly bytes: Uint8Array, readonly maxDepth: number, readonly maxItems: number) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
   get left(): number {
@@ -113,6 +116,10 @@ function readValue(r: Reader, depth: number, path: string): WireValue {
 function enter(r: Reader, n: number, minBytes: number, depth: number, path: string, what: string): void {
   if (depth >= r.maxDepth) throw new ProtocolError(`${path}: nesting deeper than ${r.maxDepth} levels`);
   if (n * minBytes > r.left) throw new ProtocolError(`${path}: ${what} declares ${n} entries but only ${r.left} bytes are left`);
+  r.items += n;
+  if (r.items > r.maxItems) {
+    throw new ProtocolError(`${path}: more than ${r.maxItems} map and list entries in one frame; send bulk data as numpy arrays`);
+  }
 }
 
 function readArray(r: Reader, n: number, depth: number, path: string): WireValue[] {
@@ -158,7 +165,7 @@ export function decodeMsgpackNumpy(bytes: Uint8Array, limits: DecodeLimits = DEF
   if (bytes.byteLength > limits.maxBytes) {
     throw new ProtocolError(`frame of ${bytes.byteLength} bytes exceeds the limit of ${limits.maxBytes} bytes`);
   }
-  const r = new Reader(bytes, limits.maxDepth);
+  const r = new Reader(bytes, limits.maxDepth, limits.maxItems);
   try {
     if (bytes.length === 0) throw new ProtocolError("the frame is empty");
     const value = readValue(r, 0, "$");

@@ -4,7 +4,7 @@ import { type Duplex } from "node:stream";
 import { timingSafeEqual } from "node:crypto";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { InternvlaError } from "../tensor/errors.ts";
-import { type DecodeLimits, type WireMap, ProtocolError, decodeMsgpackNumpy, encodeMsgpackNumpy } from "./msgpack-numpy.ts";
+import { type DecodeLimits, type WireMap, DEFAULT_LIMITS, ProtocolError, decodeMsgpackNumpy, encodeMsgpackNumpy } from "./msgpack-numpy.ts";
 import { type InputFormat, SERVER_NAME, controlOf, parseObservation, resultToWire } from "./protocol.ts";
 import { type Policy, type PolicyProvider } from "./policy.ts";
 
@@ -98,7 +98,7 @@ export class PolicyServer {
   private constructor(private readonly provider: PolicyProvider, private readonly opts: ServerOptions) {
     this.log = opts.log ?? (() => {});
     const maxBytes = opts.maxFrameBytes ?? 64 * 1024 * 1024;
-    this.limits = { maxBytes, maxDepth: 32 };
+    this.limits = { ...DEFAULT_LIMITS, maxBytes };
     this.gate = gate(provider.concurrency ?? 1);
     this.wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: maxBytes, WebSocket: ExplainingWebSocket });
     this.http = createServer((req, res) => {

@@ -123,6 +123,8 @@ describe("bad frames are ProtocolErrors that say what is wrong", () => {
     let deep: WireValue = 1;
     for (let i = 0; i < 40; i++) deep = [deep];
     expect(() => decodeMsgpackNumpy(encodeMsgpackNumpy(deep))).toThrow(/nesting deeper than 32/);
-    expect(() => decodeMsgpackNumpy(new Uint8Array(100), { maxBytes: 10, maxDepth: 4 })).toThrow(/exceeds the limit of 10 bytes/);
+    expect(() => decodeMsgpackNumpy(new Uint8Array(100), { maxBytes: 10, maxDepth: 4, maxItems: 10 })).toThrow(/exceeds the limit of 10 bytes/);
+    const manyKeys = encodeMsgpackNumpy(Object.fromEntries(Array.from({ length: 300_000 }, (_, i) => [`k${i}`, 0])));
+    expect(() => decodeMsgpackNumpy(manyKeys)).toThrow(/more than 262144 map and list entries in one frame/);
   });
 });
