@@ -3,11 +3,12 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type WireValue, encodeMsgpackNumpy, ndarray } from "../../src/serve/msgpack-numpy.ts";
 import { type PolicyServer } from "../../src/serve/server.ts";
-import { type RawClient, mulberry32, probeProvider, rawClient, startServer } from "./helpers.ts";
+import { makeRng } from "../../src/sim/rng.ts";
+import { type RawClient, probeProvider, rawClient, startServer } from "./helpers.ts";
 
 const FRAMES = 1200;
 const LIMIT = 64 * 1024;
-const rand = mulberry32(20251130);
+const rand = makeRng(20251130).next; // the project's seeded mulberry32
 const int = (n: number): number => Math.floor(rand() * n);
 
 const validObs = (): { [k: string]: WireValue } => ({
