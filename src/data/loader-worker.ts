@@ -1,10 +1,11 @@
 // Data-loader worker: opens the pipeline's datasets once, then builds the batches the main thread asks for.
 import { parentPort } from "node:worker_threads";
+import type { FrameCacheHandle } from "./frame-cache.ts";
 import { DataPipeline, type PipelineSpec } from "./pipeline.ts";
 import type { Batch } from "./types.ts";
 
 export type WorkerRequest =
-  | { readonly type: "init"; readonly spec: PipelineSpec }
+  | { readonly type: "init"; readonly spec: PipelineSpec; readonly cache: FrameCacheHandle }
   | { readonly type: "batch"; readonly id: number; readonly draws: readonly { dataset: number; frame: number }[] }
   | { readonly type: "close" };
 
@@ -31,7 +32,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
   try {
     if (msg.type === "init") {
       const warnings: string[] = [];
-      pipeline = await DataPipeline.open(msg.spec, (w) => warnings.push(w.message));
+      pipeline = await DataPipeline.open(msg.spec, (w) => warnings.push(w.message), msg.cache);
       const reply: WorkerReply = { type: "ready", frames: pipeline.datasets.map((d) => d.numFrames), names: pipeline.builders.map((b) => b.src.name), warnings };
       port.postMessage(reply);
     } else if (msg.type === "batch") {

@@ -2,7 +2,8 @@
 import { Worker } from "node:worker_threads";
 import { ConfigError } from "../tensor/errors.ts";
 import { DatasetError } from "./errors.ts";
-import { DataPipeline, type PipelineSpec } from "./pipeline.ts";
+import { FrameCache, type FrameCacheHandle } from "./frame-cache.ts";
+import { DEFAULT_CACHE_BYTES, DataPipeline, type PipelineSpec } from "./pipeline.ts";
 import { type MixReport, MixtureSampler } from "./sampler.ts";
 import type { Batch } from "./types.ts";
 import type { WorkerReply, WorkerRequest } from "./loader-worker.ts";
@@ -47,7 +48,9 @@ export class Loader {
     }
     const workers = Array.from({ length: opts.workers }, () => new Worker(new URL("./loader-worker.mjs", import.meta.url)));
     try {
-      const ready = await Promise.all(workers.map((w) => initWorker(w, spec)));
+      const { imageSize } = spec.config.layout;
+      const cache = FrameCache.create(spec.config.frameCacheBytes ?? DEFAULT_CACHE_BYTES, 3 * imageSize * imageSize).handle;
+      const ready = await Promise.all(workers.map((w) => initWorker(w, spec, cache)));
       const { frames, names, warnings } = ready[0];
       let k = 0;
       const sampler = new MixtureSampler({
@@ -115,7 +118,7 @@ export class Loader {
   }
 }
 
-function initWorker(w: Worker, spec: PipelineSpec): Promise<{ frames: number[]; names: string[]; warnings: string[] }> {
+function initWorker(w: Worker, spec: PipelineSpec, cache: FrameCacheHandle): Promise<{ frames: number[]; names: string[]; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: WorkerReply) => {
       w.off("message", onMessage);
@@ -125,7 +128,7 @@ function initWorker(w: Worker, spec: PipelineSpec): Promise<{ frames: number[]; 
     };
     w.on("message", onMessage);
     w.on("error", reject);
-    const msg: WorkerRequest = { type: "init", spec };
+    const msg: WorkerRequest = { type: "init", spec, cache };
     w.postMessage(msg);
   });
 }

@@ -1,6 +1,7 @@
 // The training data pipeline: datasets of a mixture, each with its sample builder, stats and the sampler.
 import { ConfigError } from "../tensor/errors.ts";
 import type { WarnFn } from "./errors.ts";
+import { FrameCache, type FrameCacheHandle } from "./frame-cache.ts";
 import { LeRobotDataset } from "./lerobot/dataset.ts";
 import type { StatsMap } from "./lerobot/stats-json.ts";
 import { type NormStats, normStatsFrom } from "./norm-stats.ts";
@@ -8,6 +9,9 @@ import { type MixtureConfig, MixtureSampler } from "./sampler.ts";
 import { type PipelineConfig, SampleBuilder, collate } from "./sample.ts";
 import { type FeatureSlice, type SourceConfig, resolveSource } from "./source.ts";
 import type { Batch, TrainingSample } from "./types.ts";
+
+/** The default decoded-frame cache: 512 MiB (about 3,500 letterboxed 224 px frames). */
+export const DEFAULT_CACHE_BYTES = 512 * 2 ** 20;
 
 /** A group of the data pyramid: datasets sharing one weight. */
 export interface PipelineGroup {
@@ -36,15 +40,21 @@ export class DataPipeline {
     readonly sampler: MixtureSampler,
   ) {}
 
-  static async open(spec: PipelineSpec, warn?: WarnFn): Promise<DataPipeline> {
+  /** Opens every dataset; `cache` lets loader workers share one decoded-frame cache (else a private one). */
+  static async open(spec: PipelineSpec, warn?: WarnFn, cache?: FrameCacheHandle): Promise<DataPipeline> {
     const sources = spec.groups.flatMap((g) => g.sources);
     if (sources.length === 0) throw new ConfigError("data pipeline: no datasets; add sources to a group");
     const datasets: LeRobotDataset[] = [];
     try {
       for (const s of sources) datasets.push(await LeRobotDataset.open(s.root, { warn, toleranceS: spec.toleranceS }));
+      const { views, imageSize } = spec.config.layout;
+      const frames = cache ? FrameCache.attach(cache) : FrameCache.create(spec.config.frameCacheBytes ?? DEFAULT_CACHE_BYTES, 3 * imageSize * imageSize);
+      let idBase = 0;
       const builders = sources.map((s, i) => {
-        const src = resolveSource(s, datasets[i], spec.config.layout.views);
-        return new SampleBuilder(datasets[i], src, spec.config, statsFor(spec, src.robotType, src.state, src.action), i);
+        const src = resolveSource(s, datasets[i], views);
+        const b = new SampleBuilder(datasets[i], src, spec.config, statsFor(spec, src.robotType, src.state, src.action), frames, idBase, i);
+        idBase += views * datasets[i].numFrames;
+        return b;
       });
       let k = 0;
       const mixture: MixtureConfig = {

@@ -1,5 +1,6 @@
 // Builds training samples from one dataset: windows, delta actions, normalisation, padding, letterboxed frames.
 import { ConfigError } from "../tensor/errors.ts";
+import type { FrameCache } from "./frame-cache.ts";
 import { letterboxToChw } from "./image.ts";
 import type { LeRobotDataset } from "./lerobot/dataset.ts";
 import type { NormStats } from "./norm-stats.ts";
@@ -12,45 +13,24 @@ export interface PipelineConfig {
   readonly layout: SampleLayout;
   readonly actionMode: ActionMode;
   readonly norm: NormMode;
-  /** Bytes of letterboxed frames kept per dataset (least recently used are dropped). */
+  /** Bytes of the decoded-frame cache shared by all datasets and loader workers (default 512 MiB; 0 disables). */
   readonly frameCacheBytes?: number;
-}
-
-/** A small LRU of letterboxed frames keyed by camera and row. */
-class FrameCache {
-  private readonly map = new Map<string, Uint8Array>();
-  private bytes = 0;
-  constructor(private readonly budget: number) {}
-
-  get(key: string): Uint8Array | undefined {
-    const v = this.map.get(key);
-    if (v) {
-      this.map.delete(key);
-      this.map.set(key, v);
-    }
-    return v;
-  }
-
-  set(key: string, v: Uint8Array): void {
-    if (this.budget <= 0) return;
-    this.map.set(key, v);
-    this.bytes += v.length;
-    while (this.bytes > this.budget) {
-      const [k, old] = this.map.entries().next().value as [string, Uint8Array];
-      this.map.delete(k);
-      this.bytes -= old.length;
-    }
-  }
 }
 
 /** Turns rows of one dataset into TrainingSamples. Borrows the dataset (the caller closes it). */
 export class SampleBuilder {
-  private readonly cache: FrameCache;
   /** The state and action normalisers (the policy server needs their inverses). */
   readonly stateNorm: Normalizer;
   readonly actionNorm: Normalizer;
 
-  constructor(readonly ds: LeRobotDataset, readonly src: ResolvedSource, readonly cfg: PipelineConfig, stats: NormStats | undefined, readonly datasetIndex = 0) {
+  /**
+   * `cache` holds letterboxed frames under ids idBase + slot * numFrames + row, so several builders (and
+   * workers) can share one cache.
+   */
+  constructor(
+    readonly ds: LeRobotDataset, readonly src: ResolvedSource, readonly cfg: PipelineConfig, stats: NormStats | undefined,
+    private readonly cache: FrameCache, private readonly idBase = 0, readonly datasetIndex = 0,
+  ) {
     const { layout } = cfg;
     if (src.stateDim > layout.maxStateDim || src.actionDim > layout.maxActionDim) {
       throw new ConfigError(`${src.name}: state ${src.stateDim} / action ${src.actionDim} dims exceed the model's ${layout.maxStateDim} / ${layout.maxActionDim}`, "select dims with stateKeys / actionKeys, e.g. \"observation.state[0:14]\" or a modality part \"state.left_arm\"");
@@ -61,7 +41,6 @@ export class SampleBuilder {
     const empty = { min: [], max: [], mean: [], std: [], count: 0 };
     this.stateNorm = makeNormalizer(stats?.state ?? empty, cfg.norm, src.stateDim, `${src.name} state stats`);
     this.actionNorm = makeNormalizer(stats?.action ?? empty, cfg.norm, src.actionDim, `${src.name} ${cfg.actionMode} action stats`);
-    this.cache = new FrameCache(cfg.frameCacheBytes ?? 256 * 2 ** 20);
   }
 
   /** The state [stateDim] and action chunk [chunk * actionDim] after delta and normalisation, unpadded. */
@@ -88,19 +67,21 @@ export class SampleBuilder {
       const cam = this.src.cameras[v];
       if (!cam) continue;
       const users = rows.map((_, i) => i).filter((i) => this.ds.hasCamera(cam, eps[i].index));
+      const id = (r: number) => this.idBase + v * this.ds.numFrames + r;
       const local = new Map<number, Uint8Array>();
-      for (const i of users) for (const r of wins[i]) {
-        const hit = this.cache.get(`${cam}:${r}`);
-        if (hit) local.set(r, hit);
+      const need: number[] = [];
+      for (const r of new Set(users.flatMap((i) => Array.from(wins[i])))) {
+        const buf = new Uint8Array(frameSize);
+        if (this.cache.read(id(r), buf, 0)) local.set(r, buf);
+        else need.push(r);
       }
-      const need = [...new Set(users.flatMap((i) => Array.from(wins[i])))].filter((r) => !local.has(r));
       if (need.length > 0) {
         const frames = await this.ds.frames(cam, need);
         need.forEach((r, k) => {
           const chw = new Uint8Array(frameSize);
           letterboxToChw(frames[k], S, S, chw);
           local.set(r, chw);
-          this.cache.set(`${cam}:${r}`, chw);
+          this.cache.write(id(r), chw);
         });
       }
       for (const i of users) {

@@ -186,7 +186,8 @@ export class VideoReader {
     try {
       const track = await input.getPrimaryVideoTrack();
       if (!track) throw new DatasetError(`${path}: the mp4 has no video track`);
-      return new VideoReader(path, input, track, new VideoSampleSink(track));
+      // Software decoding: probing GPU decoders (VAAPI, CUDA, ...) on every seek costs more than it saves here.
+      return new VideoReader(path, input, track, new VideoSampleSink(track, { hardwareAcceleration: "prefer-software" }));
     } catch (e) {
       input.dispose();
       if (e instanceof DatasetError) throw e;
