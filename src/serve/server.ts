@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import { type Duplex } from "node:stream";
 import { timingSafeEqual } from "node:crypto";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
-import { InternvlaError } from "../tensor/errors.ts";
+import { ConfigError, InternvlaError } from "../tensor/errors.ts";
 import { type DecodeLimits, type WireMap, DEFAULT_LIMITS, ProtocolError, decodeMsgpackNumpy, encodeMsgpackNumpy } from "./msgpack-numpy.ts";
 import { type InputFormat, SERVER_NAME, controlOf, parseObservation, resultToWire } from "./protocol.ts";
 import { type Policy, type PolicyProvider } from "./policy.ts";
@@ -116,14 +116,17 @@ export class PolicyServer {
   static async start(provider: PolicyProvider, opts: ServerOptions = {}): Promise<PolicyServer> {
     const server = new PolicyServer(provider, opts);
     await server.warmUp(opts.warmupRuns ?? 2);
+    const [host, port] = [opts.host ?? "0.0.0.0", opts.port ?? 8000];
     await new Promise<void>((resolve, reject) => {
-      server.http.once("error", reject);
-      server.http.listen(opts.port ?? 8000, opts.host ?? "0.0.0.0", () => {
-        server.http.off("error", reject);
+      const fail = (e: Error): void =>
+        reject(new ConfigError(`policy server: cannot listen on ${host}:${port}: ${e.message}`, "pick another --port, or stop the process using it"));
+      server.http.once("error", fail);
+      server.http.listen(port, host, () => {
+        server.http.off("error", fail);
         resolve();
       });
     });
-    server.log(`serving on ws://${opts.host ?? "0.0.0.0"}:${server.port} (health: GET /healthz)`);
+    server.log(`serving on ws://${host}:${server.port} (health: GET /healthz)`);
     return server;
   }
 

@@ -91,6 +91,11 @@ describe("openpi protocol", () => {
     c.close();
   });
 
+  it("a port in use is a clear error", async () => {
+    server = await startServer(probeProvider());
+    await expect(startServer(probeProvider(), { port: server.port })).rejects.toThrow(/cannot listen on 127.0.0.1:\d+: .*EADDRINUSE/);
+  });
+
   it("a control frame resets the connection's session", async () => {
     const provider = probeProvider();
     server = await startServer(provider);
