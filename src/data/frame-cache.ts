@@ -16,8 +16,6 @@ export class FrameCache {
   private readonly tags: BigInt64Array;
   private readonly data: Uint8Array;
   readonly slots: number;
-  hits = 0;
-  misses = 0;
 
   private constructor(readonly handle: FrameCacheHandle) {
     this.tags = new BigInt64Array(handle.tags);
@@ -42,11 +40,10 @@ export class FrameCache {
     if (this.slots === 0) return false;
     const slot = id % this.slots;
     const tag = BigInt(id);
-    if (Atomics.load(this.tags, slot) !== tag) return (this.misses++, false);
+    if (Atomics.load(this.tags, slot) !== tag) return false;
     const fb = this.handle.frameBytes;
     out.set(this.data.subarray(slot * fb, (slot + 1) * fb), offset);
-    if (Atomics.load(this.tags, slot) !== tag) return (this.misses++, false);
-    this.hits++;
+    if (Atomics.load(this.tags, slot) !== tag) return false;
     return true;
   }
 

@@ -39,10 +39,3 @@ export function windowRows(start: number, end: number, row: number, offsets: rea
 export function chunkOffsets(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
-
-/** Gathers rows of a row-major [rows * dim] array into [rows.length * dim]. */
-export function gatherRows(data: Float32Array, dim: number, rows: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  for (let i = 0; i < rows.length; i++) out.set(data.subarray(rows[i] * dim, rows[i] * dim + dim), i * dim);
-  return out;
-}

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.ts";
 import type { CliIO } from "../../src/cli/command.ts";
 import { LeRobotDataset } from "../../src/data/lerobot/dataset.ts";
+import { LeRobotWriter } from "../../src/data/lerobot/writer.ts";
 
 const SHARED = resolve(import.meta.dirname, "..", "..", "..", "shared", "datasets");
 const tmp = mkdtempSync(join(tmpdir(), "internvla-cli-"));
@@ -30,6 +31,16 @@ describe.skipIf(!existsSync(SHARED))("data commands", () => {
     const bad = await run("inspect", tmp);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/not a LeRobot dataset \(no meta\/ folder\)/);
+  });
+
+  it("inspect reports a partial dataset (writer never finalized) and the reader refuses it", async () => {
+    const dir = join(tmp, "partial");
+    const w = await LeRobotWriter.create(dir, { fps: 10, robotType: "r", features: { action: { dtype: "float32", shape: [2] } } });
+    await w.addEpisode({ task: "t", length: 3, vectors: { action: new Float32Array(6) }, frames: {} });
+    const r = await run("inspect", dir);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/status\s+partial \(1 staged episodes\)/);
+    await expect(LeRobotDataset.open(dir)).rejects.toThrow(/partial \(meta\/PARTIAL\)/);
   });
 
   it("stats writes delta stats over full chunks and reports tiny spreads; --compare reports mismatches", async () => {

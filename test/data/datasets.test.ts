@@ -12,7 +12,7 @@ import { type SourceConfig, resolveSource } from "../../src/data/source.ts";
 import { StatsAccumulator } from "../../src/data/stats-compute.ts";
 import { fromDelta, unnormalize, unpadRows } from "../../src/data/transforms.ts";
 import { DEFAULT_LAYOUT } from "../../src/data/types.ts";
-import { windowRows } from "../../src/data/window.ts";
+import { deltaIndices, windowRows } from "../../src/data/window.ts";
 
 const SHARED = resolve(import.meta.dirname, "..", "..", "..", "shared", "datasets");
 const CR5 = join(SHARED, "cr5_real_v21");
@@ -90,7 +90,10 @@ describe.skipIf(!existsSync(SHARED))("shared real datasets", () => {
     const w = windowRows(ep.start, ep.end, ep.end - 2, [-1, 0, 1, 2, 3]);
     expect(Array.from(w.rows)).toEqual([ep.end - 3, ep.end - 2, ep.end - 1, ep.end - 1, ep.end - 1]);
     expect(Array.from(w.isPad)).toEqual([0, 0, 0, 1, 1]);
-    const first = windowRows(ep.start, ep.end, ep.start, [-15, 0, 15]);
+    const offsets = deltaIndices([-0.5, 0, 0.5], open.reachy.fps, 1e-4, "observation.image");
+    expect(offsets).toEqual([-15, 0, 15]);
+    expect(() => deltaIndices([0.01], open.reachy.fps, 1e-4, "action")).toThrow(/delta_timestamps\.action: 0\.01 s is not a multiple of 1\/fps/);
+    const first = windowRows(ep.start, ep.end, ep.start, offsets);
     expect(Array.from(first.rows)).toEqual([ep.start, ep.start, ep.start + 15]);
   });
 

@@ -37,8 +37,6 @@ export const INDEX_COLUMNS = ["timestamp", "frame_index", "episode_index", "inde
 
 export const V30_DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet";
 export const V30_VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4";
-export const V21_DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet";
-export const V21_VIDEO_PATH = "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4";
 
 /** Fills a Python-format path template such as "chunk-{chunk_index:03d}" (only `{name}` and `{name:0Nd}`). */
 export function formatPath(template: string, values: Readonly<Record<string, string | number>>): string {
