@@ -15,6 +15,8 @@ export interface EpisodeOptions {
   readonly policy?: ScriptedPolicy;
   /** Steps to hold the final command after the script ends (recorded). */
   readonly settleSteps?: number;
+  /** Called after the observation of step t is recorded, before the action is applied (debug views). */
+  readonly onStep?: (world: World, t: number) => void;
 }
 
 /** A recorded episode: per step t the observation before the action and the action sent. */
@@ -80,6 +82,7 @@ function record(world: World, ctx: ExpertContext, instance: TaskInstance, opts: 
     states.push(world.state());
     const views = renderViews(world, cameras, width, height, noise);
     for (const cam of cameras) frames[cam].push(views[cam]);
+    opts.onStep?.(world, states.length - 1);
     actions.push(Float32Array.from(ctx.command));
     world.step(ctx.command);
   }

@@ -1,8 +1,10 @@
 // The registry of subcommands, in the order `internvla --help` lists them.
 import { type Command } from "../command.ts";
 import { convertCommand } from "./convert.ts";
+import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
+import { renderCommand } from "./render.ts";
 import { serveCommand } from "./serve.ts";
 import { statsCommand } from "./stats.ts";
 
-export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand];

@@ -1,0 +1,217 @@
+// Dataset generation: scripted episodes in worker threads (one simulator each), kept in seed order, written as LeRobot v3.0.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Worker } from "node:worker_threads";
+import { LeRobotWriter } from "../../data/lerobot/writer.ts";
+import { ConfigError } from "../../tensor/errors.ts";
+import { resolveImageSize, type EnvConfig } from "../env.ts";
+import { type EpisodeRecord } from "../episode.ts";
+import { SimError } from "../mujoco.ts";
+import { encodeGif, montage } from "../render/image.ts";
+import { getRobot, type RobotType } from "../robots/index.ts";
+import { PHYSICS } from "../scene/build.ts";
+import { type Level, type Split } from "../scene/colours.ts";
+import { resolveRobot } from "../tasks/common.ts";
+import { getTask } from "../tasks/index.ts";
+import { imageKey, writerSpec } from "./features.ts";
+import { type EpisodeConfig, type EpisodeJob, type WorkerReply } from "./protocol.ts";
+
+export interface GenerateOptions {
+  readonly out: string;
+  readonly task: string;
+  readonly robot?: RobotType;
+  readonly level?: Level;
+  readonly split?: Split;
+  /** Episodes to keep (failed expert runs are dropped and do not count). */
+  readonly episodes: number;
+  /** Seed of the first candidate episode; candidate j uses seed + j. */
+  readonly seed?: number;
+  readonly imageSize?: EnvConfig["imageSize"];
+  readonly cameras?: readonly string[];
+  readonly controlHz?: number;
+  /** Worker threads, each with its own MuJoCo (default: one per core). */
+  readonly workers?: number;
+  readonly codec?: "av1" | "h264";
+  /** Continue a partial dataset in `out` (same settings). */
+  readonly resume?: boolean;
+  /** Write animated GIFs (all cameras side by side) of the first N kept episodes to `<out>-preview/`. */
+  readonly preview?: number;
+  /** Aborting stops after the episode being written; the folder stays a partial dataset that `resume` completes. */
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: GenerateProgress) => void;
+}
+
+export interface GenerateProgress {
+  readonly written: number;
+  readonly target: number;
+  readonly attempts: number;
+  readonly failures: number;
+}
+
+export interface GenerateSummary extends GenerateProgress {
+  readonly dir: string;
+  /** Kept / attempted episodes over the whole dataset (the expert's success rate on these seeds). */
+  readonly expertSuccessRate: number;
+  readonly interrupted: boolean;
+  /** Scene seed of every kept episode, in dataset order (Environment.reset(seed) replays its scene). */
+  readonly seeds: readonly number[];
+}
+
+/** The generator's own record next to the dataset: settings, kept seeds and the candidate cursor (for resume). */
+interface Progress {
+  readonly format: "internvla-sim-generate/1";
+  readonly config: EpisodeConfig & { readonly seed: number; readonly codec: string };
+  readonly target: number;
+  seeds: number[];
+  next: number;
+  pending: number | null;
+  attempts: number;
+  failures: number;
+  complete: boolean;
+}
+
+export const PROGRESS_FILE = "meta/sim_generate.json";
+
+function saveProgress(dir: string, p: Progress): void {
+  const path = join(dir, PROGRESS_FILE);
+  writeFileSync(`${path}.tmp`, JSON.stringify(p, null, 1));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Loads the progress of a partial dataset and reconciles it with the episodes the writer holds. */
+function resumeProgress(dir: string, fresh: Progress, written: number): Progress {
+  const path = join(dir, PROGRESS_FILE);
+  if (!existsSync(path)) throw new ConfigError(`generate --resume: ${path} is missing; this partial dataset was not written by internvla generate`);
+  const old = JSON.parse(readFileSync(path, "utf8")) as Progress;
+  if (JSON.stringify(old.config) !== JSON.stringify(fresh.config)) {
+    throw new ConfigError(`generate --resume: settings differ from the run being resumed; started with ${JSON.stringify(old.config)}, got ${JSON.stringify(fresh.config)}`,
+      "resume with the same task, robot, level, split, seed, image size, cameras and codec");
+  }
+  // A crash between staging an episode and saving progress leaves `pending` as the last written episode's candidate.
+  if (written === old.seeds.length + 1 && old.pending !== null) {
+    old.seeds.push(old.config.seed + old.pending);
+    old.next = old.pending + 1;
+  } else if (written !== old.seeds.length) {
+    throw new SimError(`generate --resume: the dataset holds ${written} episodes but ${PROGRESS_FILE} lists ${old.seeds.length}`);
+  }
+  return { ...old, target: fresh.target, pending: null };
+}
+
+/** Generates (or completes) a dataset; returns when it is finalised, or partial after an abort. */
+export async function generateDataset(opts: GenerateOptions): Promise<GenerateSummary> {
+  const task = getTask(opts.task);
+  const robot = getRobot(resolveRobot(task, opts));
+  const { width, height } = resolveImageSize(opts.imageSize, "generate");
+  if (!Number.isInteger(opts.episodes) || opts.episodes < 1) throw new ConfigError(`generate: episodes must be a positive integer; got ${opts.episodes}`);
+  const cameras = opts.cameras ?? robot.cameras;
+  const config: Progress["config"] = {
+    task: task.name, robot: robot.name, level: opts.level ?? "clean", split: opts.split ?? "train", width, height, cameras,
+    controlHz: opts.controlHz ?? PHYSICS.controlHz, seed: opts.seed ?? 0, codec: opts.codec ?? "av1",
+  };
+  const spec = writerSpec(robot, { fps: config.controlHz, width, height, cameras, codec: opts.codec });
+  const writer = await LeRobotWriter.create(opts.out, spec, { resume: opts.resume });
+  const fresh: Progress = { format: "internvla-sim-generate/1", config, target: opts.episodes, seeds: [], next: 0, pending: null, attempts: 0, failures: 0, complete: false };
+  const progress = opts.resume ? resumeProgress(opts.out, fresh, writer.episodesWritten) : fresh;
+  saveProgress(opts.out, progress);
+  const interrupted = progress.seeds.length < progress.target ? await runWorkers(opts, writer, progress) : false;
+  if (!interrupted) {
+    await writer.finalize();
+    progress.complete = true;
+    saveProgress(opts.out, progress);
+  }
+  const { seeds, attempts, failures, target } = progress;
+  return { dir: opts.out, written: seeds.length, target, attempts, failures, expertSuccessRate: attempts > 0 ? seeds.length / attempts : 1, interrupted, seeds };
+}
+
+/** Runs candidates on the workers and commits results in candidate order; returns true when aborted. */
+async function runWorkers(opts: GenerateOptions, writer: LeRobotWriter, progress: Progress): Promise<boolean> {
+  const count = Math.max(1, Math.min(opts.workers ?? availableParallelism(), progress.target - progress.seeds.length));
+  const workers = await Promise.all(Array.from({ length: count }, () => startWorker()));
+  const maxCandidates = progress.next + 4 * (progress.target - progress.seeds.length) + 20;
+  const results = new Map<number, EpisodeRecord>();
+  let issued = progress.next;
+  let chain = Promise.resolve();
+  const idle = [...workers];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
+      const issue = (): void => {
+        const finished = progress.seeds.length >= progress.target || opts.signal?.aborted;
+        while (!finished && idle.length > 0 && progress.seeds.length + (issued - progress.next) < progress.target) {
+          if (issued >= maxCandidates) return fail(new SimError(`generate: only ${progress.seeds.length} of ${progress.target} episodes succeeded in ${issued} attempts; the ${progress.config.task} expert fails too often on ${progress.config.robot}`));
+          const w = idle.pop()!;
+          const job: EpisodeJob = { type: "run", candidate: issued, seed: progress.config.seed + issued, config: progress.config };
+          issued++;
+          w.postMessage(job);
+        }
+        if (idle.length === workers.length && (finished || issued === progress.next)) resolve();
+      };
+      for (const w of workers) {
+        w.on("message", (reply: WorkerReply) => {
+          if (reply.type === "error") return fail(new SimError(`generate: episode seed ${progress.config.seed + reply.candidate} crashed: ${reply.message}`));
+          if (reply.type !== "episode") return;
+          results.set(reply.candidate, reply.record);
+          idle.push(w);
+          chain = chain.then(() => commit(opts, writer, progress, results)).then(issue, fail);
+        });
+        w.on("error", fail);
+      }
+      issue();
+    });
+    await chain;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return progress.seeds.length < progress.target;
+}
+
+function startWorker(): Promise<Worker> {
+  const w = new Worker(new URL("./worker-entry.mjs", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const onReady = (m: WorkerReply): void => {
+      if (m.type === "ready") {
+        w.off("message", onReady);
+        resolve(w);
+      }
+    };
+    w.on("message", onReady);
+    w.once("error", reject);
+  });
+}
+
+/** Writes every result that is next in candidate order (kept if successful and still needed). */
+async function commit(opts: GenerateOptions, writer: LeRobotWriter, progress: Progress, results: Map<number, EpisodeRecord>): Promise<void> {
+  // After an abort or once the target is reached, later candidates stay uncommitted (resume reruns them).
+  while (results.has(progress.next) && !opts.signal?.aborted && progress.seeds.length < progress.target) {
+    const rec = results.get(progress.next)!;
+    results.delete(progress.next);
+    progress.attempts++;
+    if (rec.success) {
+      progress.pending = progress.next;
+      saveProgress(opts.out, progress);
+      await writer.addEpisode({
+        task: rec.instruction, length: rec.length,
+        vectors: { "observation.state": rec.states, action: rec.actions },
+        frames: Object.fromEntries(progress.config.cameras.map((c) => [imageKey(c), rec.frames[c]])),
+      });
+      progress.seeds.push(rec.seed);
+      if (progress.seeds.length <= (opts.preview ?? 0)) writePreview(opts.out, progress.seeds.length - 1, rec, progress.config);
+    } else progress.failures++;
+    progress.pending = null;
+    progress.next++;
+    saveProgress(opts.out, progress);
+    opts.onProgress?.({ written: progress.seeds.length, target: progress.target, attempts: progress.attempts, failures: progress.failures });
+  }
+}
+
+/** An animated GIF of one episode with all cameras side by side, in `<out>-preview/`. */
+function writePreview(out: string, index: number, rec: EpisodeRecord, config: EpisodeConfig): void {
+  const dir = `${out.replace(/\/+$/, "")}-preview`;
+  mkdirSync(dir, { recursive: true });
+  const frames = Array.from({ length: rec.length }, (_, t) =>
+    montage(config.cameras.map((c) => ({ rgb: rec.frames[c][t], width: config.width, height: config.height }))),
+  );
+  const gif = encodeGif(frames.map((f) => f.rgb), frames[0].width, frames[0].height, config.controlHz);
+  writeFileSync(join(dir, `episode_${String(index).padStart(6, "0")}.gif`), gif);
+}
