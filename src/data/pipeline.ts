@@ -5,7 +5,7 @@ import { FrameCache, type FrameCacheHandle } from "./frame-cache.ts";
 import { LeRobotDataset } from "./lerobot/dataset.ts";
 import type { StatsMap } from "./lerobot/stats-json.ts";
 import { type NormStats, normStatsFrom } from "./norm-stats.ts";
-import { type MixtureConfig, MixtureSampler } from "./sampler.ts";
+import { type MixtureConfig, type MixtureGroup, MixtureSampler } from "./sampler.ts";
 import { type PipelineConfig, SampleBuilder, collate } from "./sample.ts";
 import { type FeatureSlice, type SourceConfig, resolveSource } from "./source.ts";
 import type { Batch, TrainingSample } from "./types.ts";
@@ -13,11 +13,8 @@ import type { Batch, TrainingSample } from "./types.ts";
 /** The default decoded-frame cache: 512 MiB (about 3,500 letterboxed 224 px frames). */
 export const DEFAULT_CACHE_BYTES = 512 * 2 ** 20;
 
-/** A group of the data pyramid: datasets sharing one weight. */
-export interface PipelineGroup {
-  readonly name: string;
-  readonly weight: number;
-  readonly gamma?: number;
+/** A group of the data pyramid: the mixture group's weight and gamma, with dataset sources instead of sizes. */
+export interface PipelineGroup extends Omit<MixtureGroup, "datasets"> {
   readonly sources: readonly SourceConfig[];
 }
 

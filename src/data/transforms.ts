@@ -21,6 +21,12 @@ export const MASK_MAPPING: Readonly<Record<string, readonly boolean[]>> = {
   panda: makeBoolMask(7),
 };
 
+/** Left arm, left gripper, right arm, right gripper (ARX Lift-2 and Piper share it). */
+const ARM_GRIPPER_PAIRS = {
+  state: ["states.left_joint.position", "states.left_gripper.position", "states.right_joint.position", "states.right_gripper.position"],
+  action: ["actions.left_joint.position", "actions.left_gripper.position", "actions.right_joint.position", "actions.right_gripper.position"],
+} as const;
+
 /** The official FEATURE_MAPPING: which features are concatenated into state and action, per robot. */
 export const FEATURE_MAPPING: Readonly<Record<string, { readonly state: readonly string[]; readonly action: readonly string[] }>> = {
   a2d: { state: ["observation.states.joint.position", "observation.states.effector.position"], action: ["actions.joint.position", "actions.effector.position"] },
@@ -28,14 +34,8 @@ export const FEATURE_MAPPING: Readonly<Record<string, { readonly state: readonly
     state: ["states.left_joint.position", "states.right_joint.position", "states.left_gripper.position", "states.right_gripper.position"],
     action: ["actions.left_joint.position", "actions.right_joint.position", "actions.left_gripper.position", "actions.right_gripper.position"],
   },
-  arx_lift2: {
-    state: ["states.left_joint.position", "states.left_gripper.position", "states.right_joint.position", "states.right_gripper.position"],
-    action: ["actions.left_joint.position", "actions.left_gripper.position", "actions.right_joint.position", "actions.right_gripper.position"],
-  },
-  piper: {
-    state: ["states.left_joint.position", "states.left_gripper.position", "states.right_joint.position", "states.right_gripper.position"],
-    action: ["actions.left_joint.position", "actions.left_gripper.position", "actions.right_joint.position", "actions.right_gripper.position"],
-  },
+  arx_lift2: ARM_GRIPPER_PAIRS,
+  piper: ARM_GRIPPER_PAIRS,
   r1lite: {
     state: ["observation.state.left_arm", "observation.state.right_arm", "observation.state.left_gripper", "observation.state.right_gripper"],
     action: ["action.left_arm", "action.right_arm", "action.left_gripper", "action.right_gripper"],

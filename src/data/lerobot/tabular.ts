@@ -26,23 +26,10 @@ export interface Tabular {
 const NUMERIC = new Set(["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]);
 const INDEX = new Set(["timestamp", "frame_index", "episode_index", "index", "task_index"]);
 
-function concatF32(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-function concatF64(parts: Float64Array[]): Float64Array {
-  const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+/** Concatenates typed arrays of one kind. */
+function concat<T extends Float32Array | Float64Array>(parts: readonly T[], make: (n: number) => T): T {
+  const out = make(parts.reduce((s, p) => s + p.length, 0));
+  parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
   return out;
 }
 
@@ -83,15 +70,15 @@ export function loadTabular(root: string, info: Info, dataFiles: readonly string
     else noFrameIndex = true;
     for (const key of imageKeys) images.get(key)!.push(...readImageBytesColumn(t, key, file));
   }
-  const episodeIndex = concatF64(idx.episode_index);
+  const episodeIndex = concat(idx.episode_index, (n) => new Float64Array(n));
   if (noFrameIndex) warn({ code: "no-frame-index", message: `${join(root, dataFiles[0] ?? "data")}: no frame_index column; using each row's position in its episode` });
   return {
     rows: episodeIndex.length,
-    vectors: new Map([...vec].map(([k, v]) => [k, { data: concatF32(v.parts), dim: v.dim }])),
-    timestamp: concatF64(idx.timestamp),
-    frameIndex: noFrameIndex ? positionsInEpisode(episodeIndex) : concatF64(idx.frame_index),
+    vectors: new Map([...vec].map(([k, v]) => [k, { data: concat(v.parts, (n) => new Float32Array(n)), dim: v.dim }])),
+    timestamp: concat(idx.timestamp, (n) => new Float64Array(n)),
+    frameIndex: noFrameIndex ? positionsInEpisode(episodeIndex) : concat(idx.frame_index, (n) => new Float64Array(n)),
     episodeIndex,
-    taskIndex: concatF64(idx.task_index),
+    taskIndex: concat(idx.task_index, (n) => new Float64Array(n)),
     images,
   };
 }
