@@ -6,8 +6,8 @@ import { ShapeError, fmtShape } from "../tensor/errors.ts";
 export type LinearParams = { weight: Tensor /* [out, in] */; bias?: Tensor /* [out] */ };
 
 /**
- * A Linear layer with weight ~ N(0, std^2) (HF init, std 0.02 by default) and a zero bias.
- * Consumes `key`.
+ * A Linear layer with weight ~ N(0, std^2) (HF init, std 0.02 by default) and a zero bias; the bias is
+ * included unless `bias: false` (torch.nn.Linear's default; Qwen3 projections pass false). Consumes `key`.
  */
 export function initLinear(
   key: Key,

@@ -1,6 +1,6 @@
 // 1-D RoPE, Qwen3-VL interleaved M-RoPE and rotate_half vs HF transformers: scripts/ref/nn.py writes test/fixtures/nn/rope.safetensors.
 import { describe, expect, it } from "vitest";
-import { fromF32, np, toF32 } from "../../src/tensor/index.ts";
+import { fromF32, jit, makeJaxpr, np, toF32 } from "../../src/tensor/index.ts";
 import { applyRope, mropeCosSin, mropeRow, ropeCosSin } from "../../src/nn/index.ts";
 import { ShapeError } from "../../src/tensor/errors.ts";
 import { checkCase, nnFixture, opts } from "./harness.ts";
@@ -41,6 +41,16 @@ describe("mropeCosSin", () => {
     const b = ropeCosSin(pos, 32, 5e6);
     expect(await toF32(a.cos)).toEqual(await toF32(b.cos));
     expect(await toF32(a.sin)).toEqual(await toF32(b.sin));
+  });
+  it("gives the same tables under jit and traces to plain primitives (no gather) for the ONNX lowering", async () => {
+    const c = "mrope128";
+    const o = opts<{ rotDim: number; theta: number; section: [number, number, number] }>(fixture(), c);
+    const f = (p: ReturnType<typeof np.zeros>) => mropeCosSin(p, o.rotDim, o.theta, o.section).cos;
+    const jitted = jit(f);
+    expect(await toF32(jitted(fixture().tensor(`${c}/in.positions`)))).toEqual(await toF32(f(fixture().tensor(`${c}/in.positions`))));
+    jitted.dispose();
+    const prims = new Set(String(makeJaxpr(f)(fixture().tensor(`${c}/in.positions`)).jaxpr).match(/= \w+/g));
+    expect([...prims].sort()).toEqual(["= add", "= concatenate", "= cos", "= dot", "= floor", "= mul", "= neg", "= reshape", "= transpose"]);
   });
   it("rejects a section that does not sum to rotDim/2", () => {
     expect(() => mropeCosSin(np.zeros([3, 1, 2]), 16, 1e4, [3, 3, 3])).toThrow(ShapeError);
