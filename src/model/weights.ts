@@ -1,0 +1,112 @@
+// Checkpoints in official names: streaming load with a full report of every problem, and save (same names and order).
+import { CheckpointError, fmtShape } from "../tensor/errors.ts";
+import { toF32, tree, type Tensor } from "../tensor/index.ts";
+import { SafetensorsReader } from "../tensor/safetensors.ts";
+import { SafetensorsWriter, type TensorSpec } from "../tensor/safetensors-writer.ts";
+import { type ModelConfig } from "./config.ts";
+import { EMBED_ALIAS, EMBED_NAME, getPath, paramTable, setPath, type ParamEntry } from "./params.ts";
+import { type ModelParams } from "./types.ts";
+
+/** Cosmos TorchScript buffers (Haar filter and index): present in official files, accepted and ignored. */
+const IGNORED_BUFFER = /^model\.cosmos\._(enc|dec)_model\.(encoder\.patcher|decoder\.unpatcher)\.(wavelets|_arange)$/;
+
+/** Everything wrong between a checkpoint and the model, found in one pass. */
+export interface CheckpointReport {
+  readonly missing: readonly string[];
+  readonly unexpected: readonly string[];
+  readonly mismatched: readonly { readonly name: string; readonly expected: readonly number[]; readonly found: readonly number[] }[];
+}
+
+/** Where each table entry is read from: its own name, or for the tied embedding its `embed_tokens` alias. */
+function sourceName(e: ParamEntry, has: (n: string) => boolean): string | undefined {
+  if (has(e.name)) return e.name;
+  if (e.name === EMBED_NAME && has(EMBED_ALIAS)) return EMBED_ALIAS;
+  return undefined;
+}
+
+/** Compares a file's tensors with the model's table (names and shapes). */
+export function checkCheckpoint(table: readonly ParamEntry[], shapes: ReadonlyMap<string, readonly number[]>): CheckpointReport {
+  const has = (n: string) => shapes.has(n);
+  const used = new Set<string>();
+  const missing: string[] = [];
+  const mismatched: { name: string; expected: readonly number[]; found: readonly number[] }[] = [];
+  for (const e of table) {
+    const src = sourceName(e, has);
+    if (!src) {
+      missing.push(e.name);
+      continue;
+    }
+    used.add(src);
+    const found = shapes.get(src)!;
+    if (found.length !== e.shape.length || found.some((d, i) => d !== e.shape[i])) mismatched.push({ name: src, expected: e.shape, found });
+  }
+  if (used.has(EMBED_NAME)) used.add(EMBED_ALIAS); // both copies of the tied pair may be stored
+  const unexpected = [...shapes.keys()].filter((n) => !used.has(n) && !IGNORED_BUFFER.test(n));
+  return { missing, unexpected, mismatched };
+}
+
+/** The report as one message (every problem listed), or undefined when the checkpoint fits. */
+export function formatReport(path: string, r: CheckpointReport): string | undefined {
+  const n = r.missing.length + r.unexpected.length + r.mismatched.length;
+  if (n === 0) return undefined;
+  const lines = [`${path}: checkpoint does not match the model config: ${r.missing.length} missing, ${r.unexpected.length} unexpected, ${r.mismatched.length} shape mismatches`];
+  for (const m of r.missing) lines.push(`  missing:    ${m}`);
+  for (const u of r.unexpected) lines.push(`  unexpected: ${u}`);
+  for (const m of r.mismatched) lines.push(`  shape:      ${m.name}: expected ${fmtShape(m.expected)}, found ${fmtShape(m.found)}`);
+  return lines.join("\n");
+}
+
+/**
+ * Loads `path` (official names) into fresh parameters for `cfg`, streaming one tensor at a time (BF16/F16 cast
+ * to float32). First compares every name and shape and throws ONE CheckpointError listing all missing,
+ * unexpected and mismatched tensors. The tied embedding is read from `lm_head` (or its `embed_tokens` alias);
+ * the Cosmos `wavelets` / `_arange` buffers are ignored. `onProgress(done, total)` is called per tensor.
+ */
+export async function loadWeights(path: string, cfg: ModelConfig, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ModelParams> {
+  const table = paramTable(cfg);
+  const reader = await SafetensorsReader.open(path);
+  const root: Record<string, unknown> = {};
+  try {
+    const shapes = new Map(reader.names().map((n) => [n, reader.info(n).shape] as const));
+    const message = formatReport(path, checkCheckpoint(table, shapes));
+    if (message) throw new CheckpointError(message, "check that config.json matches the weights (preset, layer count, widths)");
+    let done = 0;
+    for (const e of table) {
+      setPath(root, e.path, await reader.readTensor(sourceName(e, (n) => reader.has(n))!));
+      opts.onProgress?.(++done, table.length);
+    }
+  } catch (err) {
+    tree.dispose(root as never);
+    throw err;
+  } finally {
+    await reader.close();
+  }
+  return root as unknown as ModelParams;
+}
+
+/**
+ * Writes `params` in official names and order (float32, or bf16 to halve the size), including the Cosmos
+ * buffers official files carry, so the file loads here and in the official code. Borrows `params`.
+ */
+export async function saveWeights(path: string, params: ModelParams, cfg: ModelConfig, opts: { dtype?: "F32" | "BF16"; metadata?: Record<string, string> } = {}): Promise<void> {
+  const table = paramTable(cfg);
+  const dtype = opts.dtype ?? "F32";
+  const buffers: (TensorSpec & { data: Float32Array | BigInt64Array })[] = [];
+  for (const [side, name] of [["_enc_model", "encoder.patcher"], ["_dec_model", "decoder.unpatcher"]]) {
+    buffers.push({ name: `model.cosmos.${side}.${name}.wavelets`, dtype, shape: [2], data: new Float32Array([Math.SQRT1_2, Math.SQRT1_2]) });
+    buffers.push({ name: `model.cosmos.${side}.${name}._arange`, dtype: "I64", shape: [2], data: new BigInt64Array([0n, 1n]) });
+  }
+  const specs: TensorSpec[] = [...table.map((e) => ({ name: e.name, dtype, shape: e.shape })), ...buffers];
+  const w = await SafetensorsWriter.create(path, specs, { format: "pt", ...opts.metadata });
+  try {
+    for (const e of table) {
+      const t = getPath(params, e.path) as Tensor;
+      await w.write(e.name, await toF32(t.ref));
+    }
+    for (const b of buffers) await w.write(b.name, b.data);
+  } catch (err) {
+    await w.abort();
+    throw err;
+  }
+  await w.close();
+}
