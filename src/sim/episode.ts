@@ -83,8 +83,10 @@ function record(world: World, ctx: ExpertContext, instance: TaskInstance, opts: 
     const views = renderViews(world, cameras, width, height, noise);
     for (const cam of cameras) frames[cam].push(views[cam]);
     opts.onStep?.(world, states.length - 1);
-    actions.push(Float32Array.from(ctx.command));
-    world.step(ctx.command);
+    // The stored action is float32; applying exactly that value keeps replays of the dataset bit-identical.
+    const action = Float32Array.from(ctx.command);
+    actions.push(action);
+    world.step(action);
   }
   const flat = (rows: Float32Array[]): Float32Array => {
     const out = new Float32Array(rows.length * dim);

@@ -74,7 +74,7 @@ export function cylinderMesh(r: number, hz: number, segments = 16): Mesh {
 }
 
 /** A capsule: a cylinder of half length hz with hemispherical ends of radius r. */
-export function capsuleMesh(r: number, hz: number, segments = 12, capRings = 3): Mesh {
+export function capsuleMesh(r: number, hz: number, segments = 16, capRings = 4): Mesh {
   const profile: [number, number][] = [[0, -hz - r]];
   for (let i = 1; i <= capRings; i++) {
     const a = (Math.PI / 2) * (i / capRings);
