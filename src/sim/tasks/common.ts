@@ -8,7 +8,7 @@ import { type ObjectSpec, type Shape } from "../scene/props.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 import { type Graspable } from "../control/skills.ts";
 import { type World } from "../world.ts";
-import { type TaskDef, type TaskOptions } from "./types.ts";
+import { type TaskDef, type TaskInstance, type TaskOptions } from "./types.ts";
 
 /** Streams of one episode: layout, looks and language never share draws, so changing one keeps the others. */
 export interface EpisodeRngs {
@@ -30,16 +30,39 @@ export function resolveRobot(def: Pick<TaskDef, "name" | "robots">, opts: TaskOp
   return robot;
 }
 
+/** Everything a task's scene builder receives: the episode's seed, level, split, robot and random streams. */
+export interface TaskSetup {
+  readonly seed: number;
+  readonly level: Level;
+  readonly split: Split;
+  readonly robot: RobotType;
+  readonly rngs: EpisodeRngs;
+  readonly controlHz: number;
+}
+
+/** What a task's builder returns; defineTask adds the episode's identity. */
+export type TaskBody = Omit<TaskInstance, "task" | "seed" | "level" | "split">;
+
+/** A registry entry from the task's metadata and a builder of one episode. */
+export function defineTask(meta: Omit<TaskDef, "generate">, build: (setup: TaskSetup) => TaskBody): TaskDef {
+  return {
+    ...meta,
+    generate(seed: number, level: Level, opts?: TaskOptions): TaskInstance {
+      const split = opts?.split ?? "train";
+      const setup: TaskSetup = {
+        seed, level, split, robot: resolveRobot(meta, opts), rngs: episodeRngs(meta.name, seed), controlHz: opts?.controlHz ?? PHYSICS.controlHz,
+      };
+      return { task: meta.name, seed, level, split, ...build(setup) };
+    },
+  };
+}
+
 /** Builds the Scene record: style and camera from the look stream, then the MJCF. */
-export function makeScene(
-  robotType: RobotType, level: Level, look: Rng, objects: readonly string[],
-  props: { bodies: XmlNode[]; actuators?: XmlNode[] }, opts: { belt?: BeltSchedule; controlHz?: number } = {},
-): Scene {
-  const robot = getRobot(robotType);
-  const style = sceneStyle(look, level);
-  const camera = topCamera(look, level);
-  const controlHz = opts.controlHz ?? PHYSICS.controlHz;
-  return { xml: sceneXml(robot, style, camera, props), robot, style, objects, belt: opts.belt, controlHz };
+export function makeScene(setup: TaskSetup, objects: readonly string[], props: { bodies: XmlNode[]; actuators?: XmlNode[] }, belt?: BeltSchedule): Scene {
+  const robot = getRobot(setup.robot);
+  const style = sceneStyle(setup.rngs.look, setup.level);
+  const camera = topCamera(setup.rngs.look, setup.level);
+  return { xml: sceneXml(robot, style, camera, props), robot, style, objects, belt, controlHz: setup.controlHz };
 }
 
 /** An axis-aligned region of the table, x and y ranges in metres. */

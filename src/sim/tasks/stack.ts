@@ -1,13 +1,13 @@
 // stack (static): put the colour-named block on top of another colour-named block, among a distractor.
 import { placeAt, pickStatic } from "../control/skills.ts";
 import { type ExpertContext, type Motion } from "../control/motion.ts";
-import { pickColours, type Level } from "../scene/colours.ts";
+import { pickColours } from "../scene/colours.ts";
 import { freeObject, type ObjectSpec } from "../scene/props.ts";
 import { type World } from "../world.ts";
-import { episodeRngs, graspable, makeBlock, makeScene, resolveRobot, sampleSpots } from "./common.ts";
+import { defineTask, graspable, makeBlock, makeScene, sampleSpots } from "./common.ts";
 import { makeInstruction } from "./instructions.ts";
 import { SINGLE_ARM_REGION } from "./pick_place.ts";
-import { type TaskDef, type TaskInstance, type TaskOptions } from "./types.ts";
+import { type TaskDef } from "./types.ts";
 
 /** True when `top` rests centred on `bottom` and `bottom` stands on the table. */
 export function stacked(world: World, top: ObjectSpec, bottom: ObjectSpec): boolean {
@@ -20,31 +20,28 @@ export function stacked(world: World, top: ObjectSpec, bottom: ObjectSpec): bool
   return centred && onTop && bottomDown && still;
 }
 
-export const stack: TaskDef = {
+export const stack: TaskDef = defineTask({
   name: "stack",
   kind: "static",
   robots: ["arm5", "arm7"],
   description: "stack the named block on another named block (3 blocks on the table)",
-  generate(seed: number, level: Level, opts?: TaskOptions): TaskInstance {
-    const robot = resolveRobot(this, opts);
-    const split = opts?.split ?? "train";
-    const rngs = episodeRngs("stack", seed);
-    const colours = pickColours(rngs.language, split, 3);
-    const spots = sampleSpots(rngs.layout, 3, SINGLE_ARM_REGION, 0.11);
-    const blocks = spots.map((p, i) => makeBlock(rngs, level, `block${i}`, colours[i], p));
-    const [top, bottom, other] = blocks;
-    const instruction = makeInstruction("stack", rngs.language, split, { top: `${colours[0]} block`, bottom: `${colours[1]} block` });
-    const scene = makeScene(robot, level, rngs.look, blocks.map((b) => b.name), { bodies: blocks.map(freeObject) }, opts);
-    const put = (upper: ObjectSpec, lower: ObjectSpec) => function* (ctx: ExpertContext): Motion {
-      yield* pickStatic(ctx, 0, graspable(upper));
-      const b = ctx.world.bodyPos(lower.name);
-      yield* placeAt(ctx, 0, [b[0], b[1], b[2] + lower.half[2]], upper.half[2] + 0.01);
-    };
-    return {
-      task: "stack", seed, level, split, scene, instruction, maxSteps: 200,
-      expert: put(top, bottom),
-      mistake: put(top, other),
-      success: (world) => stacked(world, top, bottom),
-    };
-  },
-};
+}, (setup) => {
+  const { level, split, rngs } = setup;
+  const colours = pickColours(rngs.language, split, 3);
+  const spots = sampleSpots(rngs.layout, 3, SINGLE_ARM_REGION, 0.11);
+  const blocks = spots.map((p, i) => makeBlock(rngs, level, `block${i}`, colours[i], p));
+  const [top, bottom, other] = blocks;
+  const instruction = makeInstruction("stack", rngs.language, split, { top: `${colours[0]} block`, bottom: `${colours[1]} block` });
+  const scene = makeScene(setup, blocks.map((b) => b.name), { bodies: blocks.map(freeObject) });
+  const put = (upper: ObjectSpec, lower: ObjectSpec) => function* (ctx: ExpertContext): Motion {
+    yield* pickStatic(ctx, 0, graspable(upper));
+    const b = ctx.world.bodyPos(lower.name);
+    yield* placeAt(ctx, 0, [b[0], b[1], b[2] + lower.half[2]], upper.half[2] + 0.01);
+  };
+  return {
+    scene, instruction, maxSteps: 200,
+    expert: put(top, bottom),
+    mistake: put(top, other),
+    success: (world) => stacked(world, top, bottom),
+  };
+});
