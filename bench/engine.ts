@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { initEngine, jit, keyFromSeed, np, random, splitKey, toNumber, tree, valueAndGrad, type Tensor } from "../src/tensor/index.ts";
 import { applyRope, attention, initLinear, linear, rmsNorm, ropeCosSin, swiglu, type LinearParams, type SwiGluParams } from "../src/nn/index.ts";
 import { adamwInit, adamwUpdate, clipByGlobalNorm, INTERNVLA_ADAMW, type AdamWState } from "../src/train/optim.ts";
@@ -12,10 +12,11 @@ import { adamwInit, adamwUpdate, clipByGlobalNorm, INTERNVLA_ADAMW, type AdamWSt
 export const BENCH_MODEL = { layers: 4, hidden: 256, heads: 4, mlp: 768, seq: 128, batch: 8, lr: 1e-3, eps: 1e-6, theta: 10000 } as const;
 const MATMULS: [number, number, number][] = [[512, 512, 512], [1024, 1024, 1024], [256, 896, 4864]];
 
-type Layer = { input_layernorm: Tensor; q_proj: LinearParams; k_proj: LinearParams; v_proj: LinearParams; o_proj: LinearParams; post_attention_layernorm: Tensor; mlp: SwiGluParams };
-type Model = { layers: Layer[]; norm: Tensor; head: LinearParams };
+export type BenchLayer = { input_layernorm: Tensor; q_proj: LinearParams; k_proj: LinearParams; v_proj: LinearParams; o_proj: LinearParams; post_attention_layernorm: Tensor; mlp: SwiGluParams };
+export type Model = { layers: BenchLayer[]; norm: Tensor; head: LinearParams };
 
-function initModel(seed: number): Model {
+/** The benchmark model's parameters (HF-style names, N(0, 0.02) weights, unit norms). */
+export function initModel(seed: number): Model {
   const { layers, hidden, mlp } = BENCH_MODEL;
   const keys = splitKey(keyFromSeed(seed), layers * 7 + 1);
   const lin = (i: number, o: number) => initLinear(keys.pop()!, i, o, { bias: false });
@@ -36,7 +37,7 @@ function initModel(seed: number): Model {
 }
 
 /** Pre-norm blocks with RoPE and a causal mask, final RMSNorm, linear head, MSE to the target. Consumes x, y, mask, cos, sin. */
-function loss(m: Model, x: Tensor, y: Tensor, mask: Tensor, cos: Tensor, sin: Tensor): Tensor {
+export function loss(m: Model, x: Tensor, y: Tensor, mask: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const { batch: b, seq: l, hidden: d, heads: h, eps } = BENCH_MODEL;
   const hd = d / h;
   const heads = (t: Tensor) => t.reshape([b, l, h, hd]).transpose([0, 2, 1, 3]); // [B, H, L, hd]
@@ -190,6 +191,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
-await main();
-// jax-js's worker pool keeps the event loop alive; end the process once the JSON is out.
-process.exit(0);
+// Runs only as a script (npm run bench:engine), so other benchmarks can import the model above.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+  // jax-js's worker pool keeps the event loop alive; end the process once the JSON is out.
+  process.exit(0);
+}
