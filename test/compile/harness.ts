@@ -39,10 +39,16 @@ export function randInt(shape: readonly number[], seed: number, lo: number, hi: 
 type HostTree = JsTree<HostTensor>;
 
 /** Host leaves in jax-js's flattening order (arrays by index, objects by key). */
-function hostLeaves(t: unknown): HostTensor[] {
+export function hostLeaves(t: unknown): HostTensor[] {
   if (Array.isArray(t)) return t.flatMap(hostLeaves);
   if (typeof t === "object" && t !== null && !("data" in t)) return Object.values(t).flatMap(hostLeaves);
   return [t as HostTensor];
+}
+
+/** Reads a tree of engine Tensors (consumed) into host arrays. */
+export async function hostTree<T>(t: T): Promise<unknown> {
+  const [leaves, def] = tree.flatten(t as never);
+  return tree.unflatten(def, (await Promise.all((leaves as Tensor[]).map(toHost))) as never);
 }
 
 /** Uploads a tree of host arrays as fresh engine Tensors. */

@@ -1,0 +1,222 @@
+// Compiler benchmark: train steps under ONNX Runtime vs jax-js vs PyTorch, sampleActions ORT vs jax-js (JSON).
+//
+// The small transformer is bench/engine.ts's model (same blocks, same PyTorch mirror bench/ref/engine.py, spawned
+// here). bench/engine.ts runs its benchmark when imported, so the model is restated below through the same src/nn
+// calls; keep the two in step (BENCH_MODEL is imported from neither, it is copied in `SMALL`).
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { availableParallelism, cpus, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { initEngine, jit, keyFromSeed, np, random, splitKey, tree, valueAndGrad, type Tensor } from "../src/tensor/index.ts";
+import { applyRope, attention, initLinear, linear, rmsNorm, ropeCosSin, swiglu, type LinearParams, type SwiGluParams } from "../src/nn/index.ts";
+import { adamwInit, adamwUpdate, clipByGlobalNorm, INTERNVLA_ADAMW, type AdamWState } from "../src/train/optim.ts";
+import { compileOrt, type HostTensor, toHost } from "../src/tensor/compile/index.ts";
+
+/** A small pre-norm transformer config (bench/engine.ts BENCH_MODEL shape). */
+export interface SmallConfig {
+  readonly layers: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly mlp: number;
+  readonly seq: number;
+  readonly batch: number;
+  readonly lr: number;
+  readonly eps: number;
+  readonly theta: number;
+}
+
+/** bench/engine.ts BENCH_MODEL. */
+export const SMALL: SmallConfig = { layers: 4, hidden: 256, heads: 4, mlp: 768, seq: 128, batch: 8, lr: 1e-3, eps: 1e-6, theta: 10000 };
+
+type Layer = { input_layernorm: Tensor; q_proj: LinearParams; k_proj: LinearParams; v_proj: LinearParams; o_proj: LinearParams; post_attention_layernorm: Tensor; mlp: SwiGluParams };
+export type SmallModel = { layers: Layer[]; norm: Tensor; head: LinearParams };
+export type SmallState = { params: SmallModel; opt: AdamWState<SmallModel> };
+/** Per-step inputs: x, y [B, L, D], causal mask [1, 1, L, L], cos/sin [B, L, hd], lr []. */
+export type SmallBatch = { x: Tensor; y: Tensor; mask: Tensor; cos: Tensor; sin: Tensor; lr: Tensor };
+
+export function initSmall(cfg: SmallConfig, seed: number): SmallState {
+  const { layers, hidden, mlp } = cfg;
+  const keys = splitKey(keyFromSeed(seed), layers * 7 + 1);
+  const lin = (i: number, o: number) => initLinear(keys.pop()!, i, o, { bias: false });
+  const ones = () => np.ones([hidden], { dtype: np.float32 });
+  const params: SmallModel = {
+    layers: Array.from({ length: layers }, () => ({
+      input_layernorm: ones(),
+      q_proj: lin(hidden, hidden),
+      k_proj: lin(hidden, hidden),
+      v_proj: lin(hidden, hidden),
+      o_proj: lin(hidden, hidden),
+      post_attention_layernorm: ones(),
+      mlp: { gate_proj: lin(hidden, mlp), up_proj: lin(hidden, mlp), down_proj: lin(mlp, hidden) },
+    })),
+    norm: ones(),
+    head: lin(hidden, hidden),
+  };
+  for (const k of keys) k.dispose();
+  return { params, opt: adamwInit(params) };
+}
+
+/** Random x, y, the causal mask, RoPE tables and the learning rate for one config. */
+export function smallBatch(cfg: SmallConfig, seed: number): SmallBatch {
+  const { batch: b, seq: l, hidden: d, heads: h } = cfg;
+  const [kx, ky] = splitKey(keyFromSeed(seed), 2);
+  const mask = np.where(np.tri(l, l, 0, { dtype: np.bool }), 0, -1e30).astype(np.float32).reshape([1, 1, l, l]);
+  const pos = np.broadcastTo(np.arange(l).astype(np.float32).reshape([1, l]), [b, l]);
+  const { cos, sin } = ropeCosSin(pos, d / h, cfg.theta);
+  return { x: random.normal(kx, [b, l, d]), y: random.normal(ky, [b, l, d]), mask, cos, sin, lr: np.array(cfg.lr, { dtype: np.float32 }) };
+}
+
+/** bench/engine.ts `loss`: pre-norm blocks with RoPE and a causal mask, RMSNorm, linear head, MSE. Borrows all. */
+function smallLoss(cfg: SmallConfig, m: SmallModel, bt: SmallBatch): Tensor {
+  const { batch: b, seq: l, hidden: d, heads: h, eps } = cfg;
+  const hd = d / h;
+  const heads = (t: Tensor) => t.reshape([b, l, h, hd]).transpose([0, 2, 1, 3]); // [B, H, L, hd]
+  let hs = bt.x.ref; // [B, L, D]
+  for (const p of m.layers) {
+    const n = rmsNorm(p.input_layernorm, hs.ref, eps);
+    const q = applyRope(heads(linear(p.q_proj, n.ref)), bt.cos.ref, bt.sin.ref);
+    const k = applyRope(heads(linear(p.k_proj, n.ref)), bt.cos.ref, bt.sin.ref);
+    const a = attention(q, k, heads(linear(p.v_proj, n)), bt.mask.ref, 1 / Math.sqrt(hd)); // [B, H, L, hd]
+    hs = hs.add(linear(p.o_proj, a.transpose([0, 2, 1, 3]).reshape([b, l, d])));
+    hs = hs.add(swiglu(p.mlp, rmsNorm(p.post_attention_layernorm, hs.ref, eps)));
+  }
+  const out = linear(m.head, rmsNorm(m.norm, hs, eps));
+  return np.mean(np.square(out.sub(bt.y.ref)));
+}
+
+/** One training step (forward, backward, clip 1.0, AdamW), as bench/engine.ts. Consumes state and batch. */
+export function smallStep(cfg: SmallConfig) {
+  return (s: SmallState, bt: SmallBatch) => {
+    const [value, grads] = valueAndGrad((p: SmallModel) => smallLoss(cfg, p, bt))(s.params);
+    const clipped = clipByGlobalNorm(grads, 1.0);
+    clipped.norm.dispose();
+    const next = adamwUpdate(s.params, clipped.grads, s.opt, bt.lr.ref, INTERNVLA_ADAMW);
+    tree.dispose(bt);
+    return { loss: value, state: { params: next.params, opt: next.state } };
+  };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+const toHostTree = async <T>(t: T): Promise<unknown> => {
+  const [leaves, def] = tree.flatten(t as never);
+  return tree.unflatten(def, (await Promise.all((leaves as Tensor[]).map(toHost))) as never);
+};
+
+interface Timing {
+  readonly ms: number;
+  readonly runs_ms: number[];
+  readonly first_step_ms: number;
+  readonly loss: [number, number];
+}
+
+async function timeJax(cfg: SmallConfig, steps: number): Promise<Timing> {
+  const step = jit(smallStep(cfg));
+  let state = initSmall(cfg, 0);
+  const batch = smallBatch(cfg, 7);
+  const runs: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i <= steps; i++) {
+    const t0 = performance.now();
+    const out = step(state, tree.ref(batch));
+    losses.push((await out.loss.data())[0]);
+    await Promise.all(tree.leaves(out.state).map((t) => t.blockUntilReady()));
+    state = out.state;
+    runs.push(performance.now() - t0);
+  }
+  tree.dispose(state);
+  tree.dispose(batch);
+  step.dispose();
+  return { ms: median(runs.slice(1)), runs_ms: runs.slice(1).map(Math.round), first_step_ms: Math.round(runs[0]), loss: [losses[0], losses[losses.length - 1]] };
+}
+
+async function timeOrt(cfg: SmallConfig, steps: number): Promise<Timing & Record<string, unknown>> {
+  const rss0 = process.memoryUsage().rss;
+  const step = compileOrt(smallStep(cfg));
+  let state = (await toHostTree(initSmall(cfg, 0))) as never;
+  const batch = (await toHostTree(smallBatch(cfg, 7))) as never;
+  const info = await step.compile(state, batch);
+  const runs: number[] = [];
+  const losses: number[] = [];
+  for (let i = 0; i <= steps; i++) {
+    const t0 = performance.now();
+    const out = (await step(state, batch)) as unknown as { loss: HostTensor; state: never };
+    losses.push(out.loss.data[0]);
+    state = out.state;
+    runs.push(performance.now() - t0);
+  }
+  await step.dispose();
+  const { stats } = info.program;
+  return {
+    ms: median(runs.slice(2)),
+    runs_ms: runs.map(Math.round),
+    first_step_ms: Math.round(runs[0]),
+    loss: [losses[0], losses[losses.length - 1]],
+    trace_ms: Math.round(info.traceMs),
+    lower_ms: Math.round(info.lowerMs),
+    load_ms: Math.round(info.loadMs),
+    model_kb: Math.round(info.program.model.length / 1024),
+    onnx_nodes: Object.values(stats.ops).reduce((a, b) => a + b, 0),
+    ops: stats.ops,
+    materialized: stats.materialized,
+    rss_growth_mb: Math.round((process.memoryUsage().rss - rss0) / 2 ** 20),
+  };
+}
+
+/** bench/ref/engine.py (the PyTorch mirror of bench/engine.ts) for the same config; null without torch. */
+function timeTorch(cfg: SmallConfig, steps: number): Record<string, unknown> | null {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "ref", "engine.py");
+  const env: Record<string, string | undefined> = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
+  if (/\bavx512f\b/.test(readFileSync("/proc/cpuinfo", "utf8"))) env.OPENBLAS_CORETYPE = "SkylakeX";
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    const r = spawnSync(python, [script, "--steps", String(steps), "--model", JSON.stringify(cfg)], { env, encoding: "utf8" });
+    if (r.status !== 0) {
+      process.stderr.write(`bench:compile: ${python} ${script} failed: ${r.stderr.trim().split("\n").pop()}\n`);
+      continue;
+    }
+    const out = JSON.parse(r.stdout) as { torch: string; threads: number; blas: string; train_step: Record<string, unknown> };
+    return { ...out.train_step, torch: out.torch, threads: out.threads, blas: out.blas, coretype: env.OPENBLAS_CORETYPE ?? "autodetect" };
+  }
+  return null;
+}
+
+async function main(): Promise<void> {
+  await initEngine();
+  const steps = Number(process.argv[2] ?? 8);
+  const load = loadavg()[0];
+  const ort = await timeOrt(SMALL, steps);
+  const jax = await timeJax(SMALL, Math.min(steps, 4));
+  const torch = timeTorch(SMALL, steps);
+  const torchMs = torch ? (torch.ms as number) : null;
+  const result = {
+    bench: "compile",
+    conditions: {
+      node: process.version,
+      cpu: cpus()[0]?.model,
+      cores: availableParallelism(),
+      ort_threads: availableParallelism(),
+      loadavg_1m_at_start: +load.toFixed(2),
+      note: load > 1 ? "measured under load: other processes were using the CPU" : "quiet machine",
+    },
+    small_transformer_train_step: {
+      model: SMALL,
+      ort,
+      jax,
+      torch,
+      ort_over_torch: torchMs ? +(ort.ms / torchMs).toFixed(2) : null,
+      jax_over_ort: +(jax.ms / ort.ms).toFixed(2),
+      target: "ort_over_torch <= 1.0",
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await main();
+  // jax-js's worker pool keeps the event loop alive; end the process once the JSON is out.
+  process.exit(0);
+}
