@@ -1,6 +1,6 @@
 // The model-backed policy: robot-unit observations -> model inputs (frame history, letterbox, normalise, pad),
 // a sampled chunk -> robot-unit actions (unnormalise, add the state back on delta dims, cut, binarise grippers).
-import { CheckpointError, ConfigError, ShapeError } from "../tensor/errors.ts";
+import { ConfigError, ShapeError } from "../tensor/errors.ts";
 import { letterboxToChw } from "../data/image.ts";
 import { type FeatureStats } from "../data/lerobot/stats.ts";
 import { type Normalizer, fromDelta, makeNormalizer, normalize, padRows, toDelta, unnormalize, unpadRows } from "../data/transforms.ts";
@@ -236,16 +236,4 @@ export function modelPolicy(model: ActionModel, spec: RobotSpec, stats: { state:
     }),
     dispose: () => model.dispose(),
   };
-}
-
-/**
- * Loads a checkpoint folder (config.json + model.safetensors in official names, stats.json per robot_type) as a
- * served policy. The network side (src/model: config, weights, sampleActions) is not in this build yet, so this
- * reports that plainly instead of serving something else.
- */
-export async function loadModelPolicy(dir: string, _opts: ModelPolicyOptions & { inferHorizon?: number } = {}): Promise<PolicyProvider> {
-  throw new CheckpointError(
-    `${dir}: serving a checkpoint needs the model loader and sampleActions from src/model, which this build does not have yet`,
-    "serve recorded actions with --replay DATASET meanwhile",
-  );
 }

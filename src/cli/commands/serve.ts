@@ -21,7 +21,7 @@ async function provider(flags: Record<string, unknown>, log: (l: string) => void
       warn: (w) => log(`dataset: ${w.message}`),
     });
   }
-  const { loadModelPolicy } = await import("../../serve/model-policy.ts");
+  const { loadModelPolicy } = await import("../../serve/checkpoint.ts");
   return loadModelPolicy(checkpoint!, { inferHorizon: flags.horizon as number | undefined, seed: flags.seed as number });
 }
 
@@ -39,7 +39,7 @@ LeRobot (observation.images.<cam>, observation.state, task) or ours (images/<cam
 docs/serving.md. The API key may also come from the INTERNVLA_API_KEY environment variable.
 Runs until interrupted (Ctrl-C / SIGTERM).`,
   flags: [
-    { name: "checkpoint", type: "string", help: "checkpoint folder (config.json, model.safetensors, stats.json)", placeholder: "DIR" },
+    { name: "checkpoint", type: "string", help: "checkpoint folder (config.json, model.safetensors, stats.json, robot.json)", placeholder: "DIR" },
     { name: "replay", type: "string", help: "serve the recorded actions of a LeRobot dataset instead of a model", placeholder: "DATASET" },
     { name: "episode", type: "number", help: "replay: the dataset episode_index to replay (default: the first)" },
     { name: "horizon", type: "number", help: "actions per reply (replay default 50; checkpoint default: infer_horizon)" },
