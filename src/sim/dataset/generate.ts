@@ -138,7 +138,9 @@ async function runWorkers(opts: GenerateOptions, writer: LeRobotWriter, progress
       const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
       const issue = (): void => {
         const finished = progress.seeds.length >= progress.target || opts.signal?.aborted;
-        while (!finished && idle.length > 0 && progress.seeds.length + (issued - progress.next) < progress.target) {
+        // Bounded look-ahead: recorded episodes wait in memory until the writer (one at a time) takes them.
+        const lookahead = 2 * workers.length;
+        while (!finished && idle.length > 0 && issued - progress.next < lookahead && progress.seeds.length + (issued - progress.next) < progress.target) {
           if (issued >= maxCandidates) return fail(new SimError(`generate: only ${progress.seeds.length} of ${progress.target} episodes succeeded in ${issued} attempts; the ${progress.config.task} expert fails too often on ${progress.config.robot}`));
           const w = idle.pop()!;
           const job: EpisodeJob = { type: "run", candidate: issued, seed: progress.config.seed + issued, config: progress.config };

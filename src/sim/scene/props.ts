@@ -2,8 +2,12 @@
 import { el, yawQuat, type Vec3, type XmlNode } from "../mjcf.ts";
 import { type Rgb } from "./colours.ts";
 
-// Collision classes: static and free objects hit each other, arm links (2) and fingers (4); visuals hit nothing.
+// Collision classes (contype bits): static props 1, arm links 2, fingers 4, belt 8. Static props touch objects,
+// links and fingers; free objects touch everything; the belt touches only objects and fingers, so the 6 m belt
+// is never tested against the table or bins (broadphase skips pairs whose bits do not match). Visuals hit nothing.
 export const SOLID = { contype: 1, conaffinity: 7 } as const;
+export const OBJECT = { contype: 9, conaffinity: 15 } as const;
+const BELT_CLASS = { contype: 8, conaffinity: 12 } as const;
 export const VISUAL = { contype: 0, conaffinity: 0 } as const;
 /** Belt and table top height conventions (metres, world frame): the table top is z = 0. */
 export const TABLE_TOP = 0;
@@ -40,7 +44,7 @@ export function freeObject(o: ObjectSpec): XmlNode {
     el("freejoint", { name: `${o.name}_joint` }),
     el("geom", {
       name: `${o.name}_geom`, type: o.shape, size, rgba: rgba(o.colour), mass: o.mass,
-      friction: [o.friction, 0.005, 0.0001], condim: 4, solimp: [0.95, 0.99, 0.001], ...SOLID,
+      friction: [o.friction, 0.005, 0.0001], condim: 4, solimp: [0.95, 0.99, 0.001], ...OBJECT,
     }),
   ]);
 }
@@ -93,7 +97,7 @@ export function conveyor(c: ConveyorSpec): { bodies: XmlNode[]; actuators: XmlNo
   ]);
   const belt = el("body", { name: "belt_body", pos: [c.x, 0, c.top - th] }, [
     el("joint", { name: BELT.joint, type: "slide", axis: [0, 1, 0], damping: 0 }),
-    el("geom", { name: "belt_geom", type: "box", size: [c.halfWidth, 3, th], rgba: rgba(c.belt), mass: 5, friction: [1.2, 0.005, 0.0001], ...SOLID }),
+    el("geom", { name: "belt_geom", type: "box", size: [c.halfWidth, 3, th], rgba: rgba(c.belt), mass: 5, friction: [1.2, 0.005, 0.0001], ...BELT_CLASS }),
     ...stripes,
   ]);
   return { bodies: [frame, belt], actuators: [el("velocity", { name: BELT.actuator, joint: BELT.joint, kv: 400, ctrlrange: [-1, 1], forcerange: [-400, 400] })] };
@@ -143,15 +147,15 @@ export function handledBox(name: string, pos: Vec3, yaw: number, half: Vec3, col
   const reach = 0.05;
   // Posts at both ends of the bar leave its middle free for the fingers.
   const post = (sign: number, x: number): XmlNode =>
-    el("geom", { type: "box", size: [0.006, reach / 2, 0.006], pos: [x, sign * (hy + reach / 2), hz - 0.012], rgba: rgba(handleColour), mass: 0.01, ...SOLID });
+    el("geom", { type: "box", size: [0.006, reach / 2, 0.006], pos: [x, sign * (hy + reach / 2), hz - 0.012], rgba: rgba(handleColour), mass: 0.01, ...OBJECT });
   const handle = (sign: number, suffix: string): XmlNode[] => [
     post(sign, 0.039),
     post(sign, -0.039),
-    el("geom", { name: `${name}_handle_${suffix}`, type: "box", size: [0.045, 0.007, 0.007], pos: [0, sign * (hy + reach), hz - 0.012], rgba: rgba(handleColour), mass: 0.02, friction: [1.5, 0.01, 0.001], ...SOLID }),
+    el("geom", { name: `${name}_handle_${suffix}`, type: "box", size: [0.045, 0.007, 0.007], pos: [0, sign * (hy + reach), hz - 0.012], rgba: rgba(handleColour), mass: 0.02, friction: [1.5, 0.01, 0.001], ...OBJECT }),
   ];
   return el("body", { name, pos, quat: yawQuat(yaw) }, [
     el("freejoint", { name: `${name}_joint` }),
-    el("geom", { name: `${name}_geom`, type: "box", size: [hx, hy, hz], rgba: rgba(colour), mass, friction: [1, 0.005, 0.0001], ...SOLID }),
+    el("geom", { name: `${name}_geom`, type: "box", size: [hx, hy, hz], rgba: rgba(colour), mass, friction: [1, 0.005, 0.0001], ...OBJECT }),
     ...handle(1, "l"),
     ...handle(-1, "r"),
   ]);
