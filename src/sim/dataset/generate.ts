@@ -109,6 +109,9 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateSu
     task: task.name, robot: robot.name, level: opts.level ?? "clean", split: opts.split ?? "train", width, height, cameras,
     controlHz: opts.controlHz ?? PHYSICS.controlHz, seed: opts.seed ?? 0, codec: opts.codec ?? "av1",
   };
+  if (!opts.resume && existsSync(join(opts.out, "meta", "PARTIAL"))) {
+    throw new ConfigError(`generate: ${opts.out} holds a partial dataset`, "rerun with --resume and the same settings to complete it, or delete the folder");
+  }
   const spec = writerSpec(robot, { fps: config.controlHz, width, height, cameras, codec: opts.codec });
   const writer = await LeRobotWriter.create(opts.out, spec, { resume: opts.resume });
   const fresh: Progress = { format: "internvla-sim-generate/1", config, target: opts.episodes, seeds: [], next: 0, pending: null, attempts: 0, failures: 0, complete: false };
