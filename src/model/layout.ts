@@ -197,3 +197,27 @@ export function inferLayout(h: HostMasks, cfg: ModelConfig): InferLayout {
   }
   return out;
 }
+
+/**
+ * Checks the prefix ids follow the static layout the model relies on (per camera: vision_start, the image-pad
+ * run, vision_end; then text), so the image-pad replacement by position equals the official replacement by id.
+ */
+export function checkTokenLayout(h: HostMasks, cfg: ModelConfig): void {
+  checkHost(h, cfg, "checkTokenLayout");
+  const { prefix, imageTokens } = tokenLayout(cfg);
+  for (let b = 0; b < h.batch; b++) {
+    const ids = slice(h.tokenIds, b * prefix, prefix);
+    imageTokenOffsets(cfg).forEach((off, v) => {
+      const run = ids.slice(off, off + imageTokens);
+      const ok = ids[off - 1] === cfg.vision_start_token_id && ids[off + imageTokens] === cfg.vision_end_token_id && run.every((t) => t === cfg.image_token_id);
+      if (!ok) {
+        throw new ShapeError(
+          `token_ids: sample ${b}, camera ${v}: expected vision_start ${cfg.vision_start_token_id}, ${imageTokens} x image_pad ${cfg.image_token_id}, vision_end ${cfg.vision_end_token_id} at positions ${off - 1}..${off + imageTokens}, got [${ids.slice(off - 1, off + imageTokens + 1).join(", ")}]`,
+          "build the prefix with tokenizer.ts `buildPrefix` (per camera the image block, then the padded task text)",
+        );
+      }
+    });
+    const text = ids.slice(prefix - cfg.n_text_tokens);
+    if (text.some((t) => t === cfg.image_token_id)) throw new ShapeError(`token_ids: sample ${b}: the text part holds an image_pad id ${cfg.image_token_id}`);
+  }
+}
