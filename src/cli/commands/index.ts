@@ -3,8 +3,9 @@ import { type Command } from "../command.ts";
 import { convertCommand } from "./convert.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
+import { parityCommand } from "./parity.ts";
 import { renderCommand } from "./render.ts";
 import { serveCommand } from "./serve.ts";
 import { statsCommand } from "./stats.ts";
 
-export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand];
