@@ -1,7 +1,7 @@
 // Serving benchmark (npm run bench:serve): loopback round trip with 3 x 224 px images, overhead over in-process
 // inference, requests/s with 8 concurrent clients, and server memory across 10,000 requests; prints JSON.
 // Servers run in child processes (so their memory is their own). Two policies: replay (no model: the figures are
-// the serving cost itself) and the tiny InternVLA-A1 preset with random weights (a stand-in byte tokenizer).
+// the serving cost itself) and the tiny InternVLA-A1 preset with random weights and its built-in vocabulary.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connectPolicy, type RemotePolicy } from "../src/serve/client.ts";
@@ -30,23 +30,23 @@ function replayProvider(): PolicyProvider {
 
 /** The tiny preset behind the served policy (loaded on demand: it brings in the compute engine). */
 async function tinyProvider(): Promise<PolicyProvider> {
-  const [{ initEngine, keyFromSeed }, { presetConfig }, { initModel }, { modelActionModel }, { modelPolicy }] = await Promise.all([
+  const [{ initEngine, keyFromSeed }, { presetConfig }, { initModel }, { builtinTokenizer }, { modelActionModel }, { modelPolicy }] = await Promise.all([
     import("../src/tensor/index.ts"),
     import("../src/model/config.ts"),
     import("../src/model/params.ts"),
+    import("../src/model/tokenizer.ts"),
     import("../src/serve/model-adapter.ts"),
     import("../src/serve/model-policy.ts"),
   ]);
   await initEngine();
   const cfg = presetConfig("tiny");
-  const tokenize = (t: string): number[] => Array.from(new TextEncoder().encode(t), (b) => b + 1);
   const stats = { mean: new Array(14).fill(0), std: new Array(14).fill(1), min: [], max: [], count: 1 };
   const spec = {
     robotType: "dual_arm", stateDim: 14, actionDim: 14, actionMode: "delta" as const,
     deltaMask: [...new Array(6).fill(true), false, ...new Array(6).fill(true), false], normMode: "mean_std" as const,
     cameras: CAMERAS, inferHorizon: cfg.chunk_size, binarizeGrippers: true, frameGap: 15,
   };
-  return modelPolicy(modelActionModel(initModel(cfg, keyFromSeed(0)), cfg, tokenize), spec, { state: stats, action: stats });
+  return modelPolicy(modelActionModel(initModel(cfg, keyFromSeed(0)), cfg, builtinTokenizer(cfg.text_config.vocab_size)), spec, { state: stats, action: stats });
 }
 
 function observation(): PolicyObservation {

@@ -1,19 +1,20 @@
-// A checkpoint folder as a served policy: config.json + model.safetensors (src/model, official names),
-// stats.json (per robot_type, the trainer's) and robot.json (how the robot maps onto the model).
+// A checkpoint folder as a served policy: config.json + model.safetensors (src/model, official names), the
+// tokenizer, stats.json (per robot_type, the trainer's) and robot.json (how the robot maps onto the model).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CheckpointError, ConfigError } from "../tensor/errors.ts";
 import { readNormStatsFile } from "../data/norm-stats.ts";
 import { deltaMaskFor } from "../data/transforms.ts";
-import { parseConfig } from "../model/config.ts";
+import { type ModelConfig, parseConfig } from "../model/config.ts";
+import { type TextTokenizer, builtinTokenizer, hfTokenizer } from "../model/tokenizer.ts";
 import { loadWeights } from "../model/weights.ts";
-import { type Tokenize, modelActionModel } from "./model-adapter.ts";
+import { modelActionModel } from "./model-adapter.ts";
 import { type ModelPolicyOptions, type RobotSpec, modelPolicy } from "./model-policy.ts";
 import { type PolicyProvider } from "./policy.ts";
 
 export interface CheckpointOptions extends ModelPolicyOptions {
-  /** The checkpoint's tokenizer; required (src/model has no tokenizer loader yet). */
-  readonly tokenize?: Tokenize;
+  /** Overrides the checkpoint's tokenizer files. */
+  readonly tokenizer?: TextTokenizer;
   /** Overrides robot.json's infer_horizon. */
   readonly inferHorizon?: number;
 }
@@ -69,6 +70,26 @@ export function parseRobotSpec(json: Record<string, unknown>, chunk: number, whe
   };
 }
 
+/**
+ * The checkpoint's tokenizer: `tokenizer.json` (+ `tokenizer_config.json`; Qwen's byte-level BPE), else
+ * `vocabulary.json` (the word list of a built-in vocabulary, tiny configs). Nothing is guessed: the ids must be
+ * the ones the model was trained with.
+ */
+export function loadTokenizer(dir: string, cfg: ModelConfig): TextTokenizer {
+  const hf = join(dir, "tokenizer.json");
+  if (existsSync(hf)) {
+    const extra = join(dir, "tokenizer_config.json");
+    return hfTokenizer(readFileSync(hf, "utf8"), existsSync(extra) ? readFileSync(extra, "utf8") : "{}", hf);
+  }
+  const vocab = join(dir, "vocabulary.json");
+  if (existsSync(vocab)) {
+    const words = JSON.parse(readFileSync(vocab, "utf8")) as unknown;
+    if (!Array.isArray(words) || !words.every((w) => typeof w === "string")) throw new CheckpointError(`${vocab}: expected a JSON list of words`);
+    return builtinTokenizer(cfg.text_config.vocab_size, words);
+  }
+  throw new CheckpointError(`${dir}: no tokenizer: expected tokenizer.json (Qwen3-VL processor) or vocabulary.json (built-in vocabulary words)`);
+}
+
 /** Loads `dir` and serves it. Checks every file before loading the weights, so mistakes fail fast. */
 export async function loadModelPolicy(dir: string, opts: CheckpointOptions = {}): Promise<PolicyProvider> {
   const cfgPath = join(dir, "config.json");
@@ -82,13 +103,8 @@ export async function loadModelPolicy(dir: string, opts: CheckpointOptions = {})
   if (!stats?.state || !stats?.action) {
     throw new CheckpointError(`${statsPath}: no "state" and "action" stats for robot_type "${spec.robotType}"`, "compute them with internvla stats");
   }
-  if (!opts.tokenize) {
-    throw new CheckpointError(
-      `${dir}: serving needs the checkpoint's tokenizer, and src/model has no tokenizer loader yet`,
-      "the model issue's tokenizer item will provide one; until then serve recorded actions with --replay DATASET",
-    );
-  }
-  const model = modelActionModel(await loadWeights(join(dir, "model.safetensors"), config), config, opts.tokenize);
+  const tokenizer = opts.tokenizer ?? loadTokenizer(dir, config);
+  const model = modelActionModel(await loadWeights(join(dir, "model.safetensors"), config), config, tokenizer);
   const withHorizon = opts.inferHorizon ? { ...spec, inferHorizon: opts.inferHorizon } : spec;
   try {
     return modelPolicy(model, withHorizon, { state: stats.state, action: stats.action }, opts);

@@ -10,11 +10,11 @@ import { writeNormStatsFile } from "../../src/data/norm-stats.ts";
 import { saveWeights } from "../../src/model/weights.ts";
 import { loadModelPolicy, parseRobotSpec } from "../../src/serve/checkpoint.ts";
 import { presetConfig, tokenLayout } from "../../src/model/config.ts";
-import { checkTokenLayout } from "../../src/model/layout.ts";
+import { builtinTokenizer, DEFAULT_WORDS } from "../../src/model/tokenizer.ts";
 import { initModel } from "../../src/model/params.ts";
 import { sampleActions } from "../../src/model/policy.ts";
 import { type ActionModel, type ModelInputs } from "../../src/serve/model-policy.ts";
-import { modelActionModel, modelObservation, prefixTokens } from "../../src/serve/model-adapter.ts";
+import { modelActionModel, modelObservation } from "../../src/serve/model-adapter.ts";
 import { DEFAULT_RTC } from "../../src/serve/rtc.ts";
 import { connectPolicy } from "../../src/serve/client.ts";
 import { type PolicyServer } from "../../src/serve/server.ts";
@@ -25,8 +25,7 @@ import { TOL } from "../helpers/allclose.ts";
 const cfg = { ...presetConfig("tiny"), num_inference_steps: 4 };
 const S = cfg.vision_config.image_size;
 const [H, A] = [cfg.chunk_size, cfg.max_action_dim];
-/** A stand-in tokenizer (the tiny vocabulary has no trained tokenizer yet): byte values + 1. */
-const tokenize = (text: string): number[] => Array.from(new TextEncoder().encode(text), (b) => b + 1);
+const tokenizer = builtinTokenizer(cfg.text_config.vocab_size);
 
 let model: ActionModel;
 let params: ReturnType<typeof initModel>;
@@ -40,26 +39,28 @@ const inputs: ModelInputs = {
 beforeAll(async () => {
   await initEngine();
   params = initModel(cfg, keyFromSeed(3));
-  model = modelActionModel(params, cfg, tokenize);
+  model = modelActionModel(params, cfg, tokenizer);
 });
 afterAll(() => model.dispose());
 
 describe("tiny model behind the adapter", () => {
-  it("builds the prefix the model's own layout check accepts, masking a missing camera and text padding", () => {
-    const { ids, mask } = prefixTokens(cfg, inputs.prompt, inputs.imageMask, tokenize);
-    expect(() => checkTokenLayout({ batch: 1, tokenIds: ids, tokenMask: mask, imageMasks: inputs.imageMask }, cfg)).not.toThrow();
-    const { imageTokens, prefix } = tokenLayout(cfg);
+  it("hands the model a prefix whose missing camera and text padding are masked", async () => {
+    const obs = modelObservation(cfg, inputs, tokenizer);
+    const mask = await toF32(obs.tokenMask.ref);
+    tree.dispose(obs);
+    const { imageTokens } = tokenLayout(cfg);
     const block = imageTokens + 2;
-    expect([mask[0], mask[block], mask[2 * block], mask[2 * block + block - 1]]).toEqual([1, 1, 0, 0]);
-    const text = Array.from(mask.subarray(prefix - cfg.n_text_tokens));
-    expect(text).toEqual(Array.from({ length: cfg.n_text_tokens }, (_, i) => (i < Math.min(cfg.n_text_tokens, inputs.prompt.length) ? 1 : 0)));
+    expect([mask[0], mask[2 * block - 1], mask[2 * block], mask[3 * block - 1]]).toEqual([1, 1, 0, 0]); // camera 2 is missing
+    const text = Array.from(mask.subarray(3 * block));
+    const n = Math.min(cfg.n_text_tokens, tokenizer.encode(inputs.prompt).length);
+    expect(text).toEqual(Array.from({ length: cfg.n_text_tokens }, (_, i) => (i < n ? 1 : 0)));
   });
 
   let plain: Float32Array;
   it("the adapter's Euler loop over actionStep reproduces sampleActions for the same noise", async () => {
     plain = await model.sample(inputs, 11);
     const noise = random.normal(keyFromSeed(11), [1, H, A]);
-    const theirs = await toF32(sampleActions(params, modelObservation(cfg, inputs, tokenize), cfg, noise));
+    const theirs = await toF32(sampleActions(params, modelObservation(cfg, inputs, tokenizer), cfg, noise));
     expect(plain).toBeAllclose(theirs, TOL.f32);
   });
 
@@ -86,7 +87,7 @@ describe("a served tiny checkpoint", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("loads config.json, model.safetensors, stats.json and robot.json, warms up, and answers with robot-unit actions", async () => {
+  it("loads config.json, model.safetensors, vocabulary.json, stats.json and robot.json, warms up, and answers in robot units", async () => {
     dir = mkdtempSync(join(tmpdir(), "internvla-serve-ckpt-"));
     const saved = initModel(cfg, keyFromSeed(4));
     await saveWeights(join(dir, "model.safetensors"), saved, cfg);
@@ -96,9 +97,10 @@ describe("a served tiny checkpoint", () => {
     writeFileSync(join(dir, "robot.json"), JSON.stringify({ robot_type: "arm7", state_dim: 8, action_dim: 8, action_names: names, cameras: ["top", "wrist", null], infer_horizon: 10, binarize_grippers: true }));
     const stats = { mean: new Array(8).fill(0.1), std: new Array(8).fill(0.5), min: new Array(8).fill(-1), max: new Array(8).fill(1), count: 10 };
     writeNormStatsFile(join(dir, "stats.json"), { arm7: { state: stats, action: stats } });
-    await expect(loadModelPolicy(dir)).rejects.toThrow(/needs the checkpoint's tokenizer/);
+    await expect(loadModelPolicy(dir)).rejects.toThrow(/no tokenizer: expected tokenizer.json .* or vocabulary.json/);
+    writeFileSync(join(dir, "vocabulary.json"), JSON.stringify(DEFAULT_WORDS));
 
-    server = await startServer(await loadModelPolicy(dir, { tokenize }), { warmupRuns: 1 });
+    server = await startServer(await loadModelPolicy(dir), { warmupRuns: 1 });
     const policy = await connectPolicy(`ws://127.0.0.1:${server.port}`);
     expect(policy.metadata).toMatchObject({ policy: "internvla-a1", robot_type: "arm7", action_horizon: 10, action_dim: 8 });
     const frame = { data: new Uint8Array(48 * 64 * 3).fill(90), height: 48, width: 64 };
