@@ -3,6 +3,7 @@ import { type Command } from "../command.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 import { INPUT_FORMATS, type InputFormat } from "../../serve/protocol.ts";
 import { type PolicyProvider } from "../../serve/policy.ts";
+import { type PrefixSchedule } from "../../serve/rtc.ts";
 import { PolicyServer } from "../../serve/server.ts";
 
 async function provider(flags: Record<string, unknown>, log: (l: string) => void): Promise<PolicyProvider> {
@@ -22,7 +23,12 @@ async function provider(flags: Record<string, unknown>, log: (l: string) => void
     });
   }
   const { loadModelPolicy } = await import("../../serve/checkpoint.ts");
-  return loadModelPolicy(checkpoint!, { inferHorizon: flags.horizon as number | undefined, seed: flags.seed as number });
+  const rtc = {
+    executionHorizon: flags["rtc-horizon"] as number,
+    maxGuidanceWeight: flags["rtc-max-guidance"] as number,
+    schedule: flags["rtc-schedule"] as PrefixSchedule,
+  };
+  return loadModelPolicy(checkpoint!, { inferHorizon: flags.horizon as number | undefined, seed: flags.seed as number, rtc });
 }
 
 export const serveCommand: Command = {
@@ -45,6 +51,9 @@ Runs until interrupted (Ctrl-C / SIGTERM).`,
     { name: "horizon", type: "number", help: "actions per reply (replay default 50; checkpoint default: infer_horizon)" },
     { name: "stride", type: "number", help: "replay: steps the cursor advances per request without a `step` key (default: horizon)" },
     { name: "seed", type: "number", help: "checkpoint: seed of the flow-matching noise", default: 0 },
+    { name: "rtc-horizon", type: "number", help: "checkpoint: RTC execution horizon, for requests that carry rtc/*", default: 10 },
+    { name: "rtc-max-guidance", type: "number", help: "checkpoint: RTC maximum guidance weight", default: 10 },
+    { name: "rtc-schedule", type: "string", help: "checkpoint: RTC prefix weights: zeros, ones, linear or exp", default: "linear" },
     { name: "host", type: "string", help: "interface to bind", default: "0.0.0.0" },
     { name: "port", type: "number", help: "TCP port (0 picks a free one)", default: 8000 },
     { name: "api-key", type: "string", help: "require `Authorization: Api-Key <key>` (or INTERNVLA_API_KEY)", placeholder: "KEY" },
