@@ -1,5 +1,6 @@
 // Serving: the Policy interface, the openpi websocket server and client, the chunk broker, replay.
-// rtc.ts and model-policy.ts are imported directly: they load the compute engine, which a client does not need.
+// rtc.ts, model-policy.ts, model-adapter.ts and checkpoint.ts are imported directly: they load the compute engine,
+// which a client does not need.
 export * from "./policy.ts";
 export { type ConnectOptions, type RemotePolicy, RemotePolicyError, connectPolicy } from "./client.ts";
 export { ActionChunkBroker, type BrokerOptions, type BrokerStats, type MergeMode } from "./broker.ts";
