@@ -1,6 +1,7 @@
 // The registry of subcommands, in the order `internvla --help` lists them.
 import { type Command } from "../command.ts";
 import { convertCommand } from "./convert.ts";
+import { evalCommand } from "./eval.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { parityCommand } from "./parity.ts";
@@ -8,4 +9,4 @@ import { renderCommand } from "./render.ts";
 import { serveCommand } from "./serve.ts";
 import { statsCommand } from "./stats.ts";
 
-export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, evalCommand];

@@ -81,9 +81,10 @@ export async function expertSeeds(c: TaskEvalConfig, onChecked?: (checked: numbe
   const seeds: number[] = [];
   const skipped: number[] = [];
   const limit = 3 * c.episodes + 10;
+  onChecked?.(0, 0);
   for (let j = 0; seeds.length < c.episodes; j++) {
     if (j >= limit) {
-      throw new ConfigError(`eval ${c.task}: the scripted expert solved only ${seeds.length} of ${limit} candidate seeds from ${c.seed}`, "evaluate without the expert check (--expert-check false)");
+      throw new ConfigError(`eval ${c.task}: the scripted expert solved only ${seeds.length} of ${limit} candidate seeds from ${c.seed}`, "evaluate without the expert check (--expert-check=false)");
     }
     const seed = c.seed + j;
     const rec = runEpisode(mj, def.generate(seed, c.level, { robot: c.robot, split: c.split }));
@@ -102,6 +103,7 @@ export async function evaluateTask(policy: Policy, c: TaskEvalConfig, rec: Recor
     : { seeds: Array.from({ length: c.episodes }, (_, j) => c.seed + j), skipped: [] };
   const env = await createEnvironment({ task: c.task, robot: c.robot, level: c.level, split: c.split, imageSize: c.imageSize });
   const episodes: EpisodeResult[] = [];
+  onProgress?.({ task: c.task, phase: "episodes", done: 0, total: seeds.length, successes: 0 });
   try {
     for (const seed of seeds) {
       episodes.push(await runPolicyEpisode(env, policy, seed, {

@@ -31,7 +31,7 @@ const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;ma
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f4f4f4}.ok{color:#1a7f37}.fail{color:#c62828}.plots{display:flex;flex-wrap:wrap;gap:12px}
 .plot text{font:11px system-ui,sans-serif}.plot .title{font-weight:600}.episodes{display:flex;flex-wrap:wrap;gap:14px}
-figure.episode{margin:0;border:1px solid #ddd;padding:6px;border-radius:4px}figure img{image-rendering:pixelated}
+figure.episode{margin:0;border:1px solid #ddd;padding:6px;border-radius:4px;max-width:420px}figure img{image-rendering:pixelated}.episode-video{height:160px;width:auto}
 .foresight{display:flex;gap:4px;margin-top:4px}.foresight figure{margin:0;text-align:center;font-size:11px}
 .foresight img{width:96px;height:96px}code{background:#f4f4f4;padding:0 3px}`;
 

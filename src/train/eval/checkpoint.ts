@@ -1,0 +1,134 @@
+// A checkpoint as an evaluated policy: the served model pipeline with a jitted sampler, plus the imagined future.
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Tensor, jit, keyFromSeed, np, random, toF32, tree } from "../../tensor/index.ts";
+import { CheckpointError } from "../../tensor/errors.ts";
+import { readNormStatsFile } from "../../data/norm-stats.ts";
+import { type ModelConfig, parseConfig } from "../../model/config.ts";
+import { cosmosDecode } from "../../model/cosmos.ts";
+import { foresightHead } from "../../model/embed.ts";
+import { eulerSchedule } from "../../model/flow.ts";
+import { actionStep, disposeCache, embedPrefixAndCache, type InferObservation } from "../../model/policy.ts";
+import { type TextTokenizer } from "../../model/tokenizer.ts";
+import { type ModelParams } from "../../model/types.ts";
+import { loadWeights } from "../../model/weights.ts";
+import { loadTokenizer, parseRobotSpec } from "../../serve/checkpoint.ts";
+import { modelObservation } from "../../serve/model-adapter.ts";
+import { type ActionModel, type RobotSpec, modelPolicy } from "../../serve/model-policy.ts";
+import { type CameraImage, type Policy } from "../../serve/policy.ts";
+import { type ForesightFn } from "./episode.ts";
+import { defaultActionSteps } from "./evaluate.ts";
+import { type PolicySource, pinCheckpoint } from "./results.ts";
+
+export interface CheckpointPolicy {
+  readonly policy: Policy;
+  /** The imagined frame t+15 per camera, decoded from the last inference's foresight latent. */
+  readonly foresight: ForesightFn;
+  readonly source: Omit<PolicySource, "metadata">;
+  readonly config: ModelConfig;
+  readonly nActionSteps: number;
+  /** Camera image side of the training data, when the checkpoint records it. */
+  readonly imageSize?: number;
+  dispose(): void;
+}
+
+/**
+ * The official sampler (`sampleActions`: cache once, Euler steps from t = 1), also returning the final-normed
+ * gen outputs for the foresight head; traced once by jit. Borrows `p` and `obs`, consumes `noise`.
+ */
+function sampleWithGen(p: ModelParams, obs: InferObservation, noise: Tensor, cfg: ModelConfig): { actions: Tensor; genOut: Tensor } {
+  const cache = embedPrefixAndCache(p, obs, cfg);
+  const { times, dt } = eulerSchedule(cfg.num_inference_steps);
+  let x = noise;
+  for (const t of times) {
+    const v = actionStep(p.policy, cache, x.ref, np.full([x.shape[0]], t, { dtype: np.float32 }), cfg);
+    x = x.add(v.mul(dt));
+  }
+  const genOut = cache.genOut.ref;
+  disposeCache(cache);
+  return { actions: x, genOut };
+}
+
+/** Foresight head + Cosmos decoder: gen outputs [1, Lm, De] -> images [V, 3, R, R] in about [-1, 1]. */
+function imagine(p: ModelParams, genOut: Tensor, cfg: ModelConfig): Tensor {
+  const z = foresightHead(p.policy, genOut, cfg); // [1, V, zc, h, w]
+  const [, V, zc, h, w] = z.shape;
+  return cosmosDecode(p.cosmos, z.reshape([V, zc, h, w]), cfg);
+}
+
+/** [V, 3, R, R] in [-1, 1] -> uint8 RGB [R, R, 3] per model slot. */
+function toRgb(data: Float32Array, views: number, res: number): Uint8Array[] {
+  const plane = res * res;
+  return Array.from({ length: views }, (_, v) => {
+    const out = new Uint8Array(plane * 3);
+    for (let c = 0; c < 3; c++) {
+      for (let i = 0; i < plane; i++) out[i * 3 + c] = Math.max(0, Math.min(255, Math.round((data[(v * 3 + c) * plane + i] + 1) * 127.5)));
+    }
+    return out;
+  });
+}
+
+/** The jitted model behind the served pipeline; remembers the last gen outputs for `imagined`. */
+function jittedModel(params: ModelParams, cfg: ModelConfig, tok: TextTokenizer, spec: RobotSpec) {
+  const [H, A] = [cfg.chunk_size, cfg.max_action_dim];
+  const sampleJit = jit((p: ModelParams, obs: InferObservation, noise: Tensor) => sampleWithGen(p, obs, noise, cfg));
+  const imagineJit = jit((p: ModelParams, g: Tensor) => imagine(p, g, cfg));
+  let lastGen: Tensor | undefined;
+  const model: ActionModel = {
+    views: cfg.n_views, imageSize: cfg.vision_config.image_size, chunk: H, maxStateDim: cfg.max_state_dim, maxActionDim: A,
+    async sample(inputs, seed) {
+      const obs = modelObservation(cfg, inputs, tok);
+      const out = sampleJit(tree.ref(params), obs, random.normal(keyFromSeed(seed), [1, H, A]));
+      lastGen?.dispose();
+      lastGen = out.genOut;
+      return toF32(out.actions);
+    },
+    dispose() {
+      lastGen?.dispose();
+      tree.dispose(params);
+    },
+  };
+  const res = cfg.cosmos_config.resolution;
+  const imagined: ForesightFn = async () => {
+    if (!lastGen) throw new CheckpointError("foresight: call the policy first; the imagined frame comes from its last inference");
+    const rgb = toRgb(await toF32(imagineJit(tree.ref(params), lastGen.ref)), cfg.n_views, res);
+    const out: Record<string, CameraImage> = {};
+    spec.cameras.forEach((cam, v) => {
+      if (cam !== null) out[cam] = { data: rgb[v], height: res, width: res };
+    });
+    return out;
+  };
+  return { model, imagined };
+}
+
+function readJson(path: string, what: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new CheckpointError(`${path}: missing (${what})`);
+  return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+}
+
+/**
+ * Loads a checkpoint folder (config.json, model.safetensors, robot.json, stats.json, tokenizer; see
+ * src/serve/checkpoint.ts) as the policy the evaluator calls. The policy returns `nActionSteps` actions per
+ * chunk (default: 30 of 50, scaled to the chunk), un-normalised, with grippers binarised as robot.json says.
+ * Unlike the server's, the sampler here is jitted (one compiled trace per observation layout).
+ */
+export async function loadCheckpointPolicy(dir: string, opts: { nActionSteps?: number; seed?: number } = {}): Promise<CheckpointPolicy> {
+  const cfgPath = join(dir, "config.json");
+  if (!existsSync(cfgPath)) throw new CheckpointError(`${cfgPath}: missing (the model config)`, "pass a checkpoint folder written by internvla train");
+  const { config } = parseConfig(readFileSync(cfgPath, "utf8"), cfgPath);
+  const robot = readJson(join(dir, "robot.json"), "the robot spec");
+  const spec0 = parseRobotSpec(robot, config.chunk_size, join(dir, "robot.json"));
+  const stats = readNormStatsFile(join(dir, "stats.json"))[spec0.robotType];
+  if (!stats?.state || !stats?.action) throw new CheckpointError(`${join(dir, "stats.json")}: no state/action stats for robot_type "${spec0.robotType}"`);
+  const nActionSteps = opts.nActionSteps ?? defaultActionSteps(config.chunk_size);
+  const spec = { ...spec0, inferHorizon: Math.min(nActionSteps, config.chunk_size) };
+  const pin = await pinCheckpoint(dir);
+  const { model, imagined } = jittedModel(await loadWeights(join(dir, "model.safetensors"), config), config, loadTokenizer(dir, config), spec);
+  const provider = modelPolicy(model, spec, { state: stats.state, action: stats.action }, { seed: opts.seed ?? 0 });
+  const imageSize = typeof robot.image_size === "number" ? robot.image_size : undefined;
+  return {
+    policy: provider.session(), foresight: imagined, config, nActionSteps, imageSize,
+    source: { kind: "checkpoint", checkpoint: pin, modelConfig: config },
+    dispose: () => provider.dispose(),
+  };
+}
