@@ -33,9 +33,16 @@ async function throughput(episodes: number, workers: number, size: number): Prom
       });
       const seconds = (performance.now() - firstAt) / 1000;
       // The first episode also pays for starting the workers (tsx + MuJoCo per thread): reported apart.
+      const per = (x: number): number => +(x / summary.written).toFixed(3);
       perTask[task.name] = {
         episodes_per_hour: Math.round((episodes / seconds) * 3600), startup_s: +((firstAt - t0) / 1000).toFixed(2),
         expert_success_rate: +summary.expertSuccessRate.toFixed(3),
+        // Where an episode's time goes: worker wall seconds simulating + rendering and encoding (videos + image
+        // stats), main-thread seconds staging it, and the finalize pass spread over the episodes.
+        seconds_per_episode: {
+          simulate_render: per(summary.seconds.simulate), encode: per(summary.seconds.encode),
+          write: per(summary.seconds.write), finalize: per(summary.seconds.finalize),
+        },
       };
       totalEpisodes += episodes;
       totalSeconds += seconds;

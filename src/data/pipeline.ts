@@ -6,7 +6,7 @@ import { LeRobotDataset } from "./lerobot/dataset.ts";
 import type { StatsMap } from "./lerobot/stats-json.ts";
 import { type NormStats, normStatsFrom } from "./norm-stats.ts";
 import { type MixtureConfig, type MixtureGroup, MixtureSampler } from "./sampler.ts";
-import { type PipelineConfig, SampleBuilder, collate } from "./sample.ts";
+import { type PipelineConfig, SampleBuilder, allocBatch, batchImagePlace, putRow } from "./sample.ts";
 import { type FeatureSlice, type SourceConfig, resolveSource } from "./source.ts";
 import type { Batch, TrainingSample } from "./types.ts";
 
@@ -73,16 +73,20 @@ export class DataPipeline {
     return this.builders[dataset].sample(frame);
   }
 
-  /** Builds a batch for given draws (in order); each dataset's frames are fetched together. */
+  /**
+   * Builds a batch for given draws (in order); each dataset's frames are fetched together and written straight
+   * into the batch.
+   */
   async batchOf(draws: readonly { dataset: number; frame: number }[]): Promise<Batch> {
-    const samples: TrainingSample[] = new Array(draws.length);
+    const batch = allocBatch(draws.length, this.spec.config.layout);
     for (let d = 0; d < this.builders.length; d++) {
       const idx = draws.map((x, i) => (x.dataset === d ? i : -1)).filter((i) => i >= 0);
       if (idx.length === 0) continue;
-      const built = await this.builders[d].samples(idx.map((i) => draws[i].frame));
-      idx.forEach((i, k) => (samples[i] = built[k]));
+      const rows = idx.map((i) => draws[i].frame);
+      await this.builders[d].writeImages(rows, idx.map((i) => batchImagePlace(batch, i)));
+      idx.forEach((i, k) => putRow(batch, i, this.builders[d].rowSample(rows[k])));
     }
-    return collate(samples, this.spec.config.layout);
+    return batch;
   }
 
   /** Draws `size` samples from the mixture and batches them (single-threaded; see Loader for workers). */

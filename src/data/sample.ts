@@ -1,8 +1,10 @@
 // Builds training samples from one dataset: windows, delta actions, normalisation, padding, letterboxed frames.
 import { ConfigError } from "../tensor/errors.ts";
 import type { FrameCache } from "./frame-cache.ts";
-import { letterboxToChw } from "./image.ts";
+import { letterboxBox, letterboxToChw } from "./image.ts";
 import type { LeRobotDataset } from "./lerobot/dataset.ts";
+import type { DecodedFrame } from "./lerobot/video.ts";
+import { i420ToChw } from "./lerobot/yuv.ts";
 import type { NormStats } from "./norm-stats.ts";
 import { type ResolvedSource, concatFeatures } from "./source.ts";
 import { type Normalizer, makeNormalizer, normalize, padRows, toDelta } from "./transforms.ts";
@@ -59,59 +61,73 @@ export class SampleBuilder {
    */
   async images(rows: readonly number[]): Promise<{ images: Uint8Array; imageMask: Uint8Array }[]> {
     const { views, frameOffsets, imageSize: S } = this.cfg.layout;
+    const bytes = views * frameOffsets.length * 3 * S * S;
+    const out = rows.map(() => ({ images: new Uint8Array(bytes), imageMask: new Uint8Array(views) }));
+    await this.writeImages(rows, out.map((o) => ({ images: o.images, imageMask: o.imageMask })));
+    return out;
+  }
+
+  /**
+   * Writes row i's letterboxed frames [V, F, 3, H, W] and camera mask [V] into `into[i]` (views of a batch or
+   * sample buffers). Each distinct frame is decoded (or read from the cache) once, straight into its first place,
+   * and copied to its other places.
+   */
+  async writeImages(rows: readonly number[], into: readonly ImagePlace[]): Promise<void> {
+    const { views, frameOffsets, imageSize: S } = this.cfg.layout;
     const frameSize = 3 * S * S;
+    const F = frameOffsets.length;
     const eps = rows.map((r) => this.ds.episodes[this.ds.episodeOf(r)]);
     const wins = rows.map((r, i) => windowRows(eps[i].start, eps[i].end, r, frameOffsets).rows);
-    const out = rows.map(() => ({ images: new Uint8Array(views * frameOffsets.length * frameSize).fill(255), imageMask: new Uint8Array(views) }));
     for (let v = 0; v < views; v++) {
       const cam = this.src.cameras[v];
-      if (!cam) continue;
-      const users = rows.map((_, i) => i).filter((i) => this.ds.hasCamera(cam, eps[i].index));
-      const id = (r: number) => this.idBase + v * this.ds.numFrames + r;
-      const local = new Map<number, Uint8Array>();
-      const need: number[] = [];
-      for (const r of new Set(users.flatMap((i) => Array.from(wins[i])))) {
-        const buf = new Uint8Array(frameSize);
-        if (this.cache.read(id(r), buf, 0)) local.set(r, buf);
-        else need.push(r);
+      const users = cam ? rows.map((_, i) => i).filter((i) => this.ds.hasCamera(cam, eps[i].index)) : [];
+      for (let i = 0; i < rows.length; i++) {
+        into[i].imageMask[v] = users.includes(i) ? 1 : 0;
+        if (!users.includes(i)) into[i].images.fill(255, v * F * frameSize, (v + 1) * F * frameSize);
       }
+      if (!cam || users.length === 0) continue;
+      // Where each distinct row's frame goes: its first place is written, the others copy from it.
+      const places = new Map<number, { buf: Uint8Array; at: number }[]>();
+      for (const i of users) wins[i].forEach((r, f) => places.set(r, [...(places.get(r) ?? []), { buf: into[i].images, at: (v * F + f) * frameSize }]));
+      const id = (r: number) => this.idBase + v * this.ds.numFrames + r;
+      const need = [...places.keys()].filter((r) => !this.cache.read(id(r), places.get(r)![0].buf, places.get(r)![0].at));
       if (need.length > 0) {
         const frames = await this.ds.frames(cam, need);
         need.forEach((r, k) => {
-          const chw = new Uint8Array(frameSize);
-          letterboxToChw(frames[k], S, S, chw);
-          local.set(r, chw);
-          this.cache.write(id(r), chw);
+          const first = places.get(r)![0];
+          const dst = first.buf.subarray(first.at, first.at + frameSize);
+          toChw(frames[k], S, dst);
+          this.cache.write(id(r), dst);
         });
       }
-      for (const i of users) {
-        out[i].imageMask[v] = 1;
-        wins[i].forEach((r, f) => out[i].images.set(local.get(r)!, (v * frameOffsets.length + f) * frameSize));
+      for (const [, [first, ...rest]] of places) {
+        for (const p of rest) p.buf.set(first.buf.subarray(first.at, first.at + frameSize), p.at);
       }
     }
-    return out;
+  }
+
+  /** Everything of a row's sample but its images: vectors (delta, normalised, padded), masks and ids. */
+  rowSample(row: number): Omit<TrainingSample, "images" | "imageMask"> {
+    const { layout } = this.cfg;
+    const v = this.vectors(row);
+    return {
+      state: padRows(v.state, this.src.stateDim, layout.maxStateDim, `${this.src.name} state`),
+      actions: padRows(v.actions, this.src.actionDim, layout.maxActionDim, `${this.src.name} action`),
+      stateDim: this.src.stateDim,
+      actionDim: this.src.actionDim,
+      actionIsPad: v.actionIsPad,
+      task: this.ds.taskOf(row),
+      robotType: this.src.robotType,
+      datasetIndex: this.datasetIndex,
+      episodeIndex: this.ds.episodes[this.ds.episodeOf(row)].index,
+      frameIndex: this.ds.frameIndexOf(row),
+    };
   }
 
   /** Full samples for rows (frames fetched together). */
   async samples(rows: readonly number[]): Promise<TrainingSample[]> {
-    const { layout } = this.cfg;
     const imgs = await this.images(rows);
-    return rows.map((row, i) => {
-      const v = this.vectors(row);
-      return {
-        ...imgs[i],
-        state: padRows(v.state, this.src.stateDim, layout.maxStateDim, `${this.src.name} state`),
-        actions: padRows(v.actions, this.src.actionDim, layout.maxActionDim, `${this.src.name} action`),
-        stateDim: this.src.stateDim,
-        actionDim: this.src.actionDim,
-        actionIsPad: v.actionIsPad,
-        task: this.ds.taskOf(row),
-        robotType: this.src.robotType,
-        datasetIndex: this.datasetIndex,
-        episodeIndex: this.ds.episodes[this.ds.episodeOf(row)].index,
-        frameIndex: this.ds.frameIndexOf(row),
-      };
-    });
+    return rows.map((row, i) => ({ ...imgs[i], ...this.rowSample(row) }));
   }
 
   /** The full sample for one row. */
@@ -120,33 +136,68 @@ export class SampleBuilder {
   }
 }
 
-/** Stacks samples (of one layout) into a batch, with per-dim masks for the padded state and action. */
-export function collate(samples: readonly TrainingSample[], layout: SampleLayout): Batch {
-  const B = samples.length;
-  const { maxStateDim: DS, maxActionDim: DA, chunk: C, views: V } = layout;
-  const imgSize = samples[0]?.images.length ?? 0;
-  const batch: Batch = {
+/**
+ * Letterboxes a frame into [3, S, S]. A 4:2:0 frame that needs no resizing is converted straight from YUV into
+ * place, which gives the same bytes as converting to RGB and letterboxing, without the intermediate image.
+ */
+export function toChw(frame: DecodedFrame, S: number, out: Uint8Array): void {
+  const box = letterboxBox(frame.width, frame.height, S, S);
+  if (frame.yuv && box.rw === frame.width && box.rh === frame.height) i420ToChw(frame.yuv, frame.yuv.matrix, out, 0, S, S, box.x0, box.y0);
+  else letterboxToChw(frame, S, S, out);
+}
+
+/** Where one row's images go: [V, F, 3, H, W] frames and the [V] camera mask (views into larger buffers). */
+export interface ImagePlace {
+  readonly images: Uint8Array;
+  readonly imageMask: Uint8Array;
+}
+
+/** A batch of B samples with every array allocated (zeros) and the per-sample fields still empty. */
+export function allocBatch(B: number, layout: SampleLayout): Batch {
+  const { maxStateDim: DS, maxActionDim: DA, chunk: C, views: V, frameOffsets, imageSize: S } = layout;
+  return {
     size: B, layout,
-    images: new Uint8Array(B * imgSize), imageMask: new Uint8Array(B * V),
+    images: new Uint8Array(B * V * frameOffsets.length * 3 * S * S), imageMask: new Uint8Array(B * V),
     state: new Float32Array(B * DS), stateMask: new Uint8Array(B * DS),
     actions: new Float32Array(B * C * DA), actionMask: new Uint8Array(B * DA), actionIsPad: new Uint8Array(B * C),
     stateDim: new Int32Array(B), actionDim: new Int32Array(B),
-    tasks: samples.map((s) => s.task), robotTypes: samples.map((s) => s.robotType),
+    tasks: new Array<string>(B).fill(""), robotTypes: new Array<string>(B).fill(""),
     datasetIndex: new Int32Array(B), episodeIndex: new Int32Array(B), frameIndex: new Int32Array(B),
   };
+}
+
+/** Sample b's images and camera mask inside a batch. */
+export function batchImagePlace(batch: Batch, b: number): ImagePlace {
+  const V = batch.layout.views;
+  const bytes = batch.images.length / batch.size;
+  return { images: batch.images.subarray(b * bytes, (b + 1) * bytes), imageMask: batch.imageMask.subarray(b * V, (b + 1) * V) };
+}
+
+/** Writes a sample's vectors, masks and ids at position b of a batch (its images are written separately). */
+export function putRow(batch: Batch, b: number, s: Omit<TrainingSample, "images" | "imageMask">): void {
+  const { maxStateDim: DS, maxActionDim: DA, chunk: C } = batch.layout;
+  batch.state.set(s.state, b * DS);
+  batch.stateMask.fill(1, b * DS, b * DS + s.stateDim);
+  batch.actions.set(s.actions, b * C * DA);
+  batch.actionMask.fill(1, b * DA, b * DA + s.actionDim);
+  batch.actionIsPad.set(s.actionIsPad, b * C);
+  batch.stateDim[b] = s.stateDim;
+  batch.actionDim[b] = s.actionDim;
+  (batch.tasks as string[])[b] = s.task;
+  (batch.robotTypes as string[])[b] = s.robotType;
+  batch.datasetIndex[b] = s.datasetIndex;
+  batch.episodeIndex[b] = s.episodeIndex;
+  batch.frameIndex[b] = s.frameIndex;
+}
+
+/** Stacks samples (of one layout) into a batch, with per-dim masks for the padded state and action. */
+export function collate(samples: readonly TrainingSample[], layout: SampleLayout): Batch {
+  const batch = allocBatch(samples.length, layout);
   samples.forEach((s, b) => {
-    batch.images.set(s.images, b * imgSize);
-    batch.imageMask.set(s.imageMask, b * V);
-    batch.state.set(s.state, b * DS);
-    batch.stateMask.fill(1, b * DS, b * DS + s.stateDim);
-    batch.actions.set(s.actions, b * C * DA);
-    batch.actionMask.fill(1, b * DA, b * DA + s.actionDim);
-    batch.actionIsPad.set(s.actionIsPad, b * C);
-    batch.stateDim[b] = s.stateDim;
-    batch.actionDim[b] = s.actionDim;
-    batch.datasetIndex[b] = s.datasetIndex;
-    batch.episodeIndex[b] = s.episodeIndex;
-    batch.frameIndex[b] = s.frameIndex;
+    const place = batchImagePlace(batch, b);
+    place.images.set(s.images);
+    place.imageMask.set(s.imageMask);
+    putRow(batch, b, s);
   });
   return batch;
 }

@@ -3,7 +3,7 @@ import type * as arrow from "apache-arrow";
 import { DatasetError } from "../errors.ts";
 import { INDEX_COLUMNS, type InfoFeature } from "./meta.ts";
 import { boolColumn, f32Column, fixedListF32, i64Column, stringColumn } from "./parquet.ts";
-import { type FeatureStats, RunningStats, imageStats } from "./stats.ts";
+import { type FeatureStats, RunningStats } from "./stats.ts";
 import { INFO_CODEC, type VideoCodecName } from "./video.ts";
 
 export interface FeatureSpec {
@@ -20,16 +20,20 @@ export interface WriterSpec {
   videoCodec?: "av1" | "h264";
 }
 
-/** One episode as the simulator hands it over. */
-export interface EpisodeInput {
+/** The tabular part of an episode: everything but its camera frames. */
+export interface EpisodeRows {
   task: string;
   length: number;
   /** Non-video numeric features, row-major [length * dim]. */
   vectors: Record<string, Float32Array>;
-  /** Video features: `length` frames of packed RGB [H, W, 3]. */
-  frames: Record<string, Uint8Array[]>;
   /** String features, one value per frame. */
   strings?: Record<string, string[]>;
+}
+
+/** One episode as the simulator hands it over. */
+export interface EpisodeInput extends EpisodeRows {
+  /** Video features: `length` frames of packed RGB [H, W, 3]. */
+  frames: Record<string, Uint8Array[]>;
 }
 
 /** Checks a spec once, at create(); every message names the feature and the rule. */
@@ -91,33 +95,40 @@ export function hfFeaturesMeta(features: Record<string, InfoFeature>): string {
 }
 
 /** Checks one episode against the spec; messages name the feature, the expected and the found sizes. */
-export function validateEpisode(spec: WriterSpec, ep: EpisodeInput, index: number): void {
-  const where = `LeRobotWriter.addEpisode (episode ${index})`;
-  if (!Number.isInteger(ep.length) || ep.length < 1) throw new DatasetError(`${where}: length must be a positive integer; got ${ep.length}`);
-  if (typeof ep.task !== "string" || ep.task === "") throw new DatasetError(`${where}: task must be a non-empty string`);
+export function validateEpisode(spec: WriterSpec, ep: EpisodeInput, where: string): void {
   const given = new Set([...Object.keys(ep.vectors), ...Object.keys(ep.frames), ...Object.keys(ep.strings ?? {})]);
   for (const key of given) if (!(key in spec.features)) throw new DatasetError(`${where}: "${key}" is not a feature of this dataset; features are ${Object.keys(spec.features).join(", ")}`);
+  validateRows(spec, ep, where);
   for (const [key, f] of Object.entries(spec.features)) {
-    if (f.dtype === "video") {
-      const fr = ep.frames[key];
-      if (!fr) throw new DatasetError(`${where}: frames of video feature "${key}" are missing`);
-      if (fr.length !== ep.length) throw new DatasetError(`${where}: "${key}" has ${fr.length} frames; expected length ${ep.length}`);
-      const size = f.shape[0] * f.shape[1] * 3;
-      fr.forEach((img, i) => {
-        if (img.length !== size) throw new DatasetError(`${where}: "${key}" frame ${i} has ${img.length} bytes; expected ${f.shape.join("x")} = ${size}`);
-      });
-    } else if (f.dtype === "string") {
+    if (f.dtype !== "video") continue;
+    const fr = ep.frames[key];
+    if (!fr) throw new DatasetError(`${where}: frames of video feature "${key}" are missing`);
+    if (fr.length !== ep.length) throw new DatasetError(`${where}: "${key}" has ${fr.length} frames; expected length ${ep.length}`);
+    const size = f.shape[0] * f.shape[1] * 3;
+    fr.forEach((img, i) => {
+      if (img.length !== size) throw new DatasetError(`${where}: "${key}" frame ${i} has ${img.length} bytes; expected ${f.shape.join("x")} = ${size}`);
+    });
+  }
+}
+
+/** Checks an episode's length, task, vector and string features against the spec. */
+export function validateRows(spec: WriterSpec, ep: EpisodeRows, where: string): void {
+  if (!Number.isInteger(ep.length) || ep.length < 1) throw new DatasetError(`${where}: length must be a positive integer; got ${ep.length}`);
+  if (typeof ep.task !== "string" || ep.task === "") throw new DatasetError(`${where}: task must be a non-empty string`);
+  for (const [key, f] of Object.entries(spec.features)) {
+    if (f.dtype === "video") continue;
+    if (f.dtype === "string") {
       const s = ep.strings?.[key];
       if (!s || s.length !== ep.length) throw new DatasetError(`${where}: string feature "${key}" needs ${ep.length} values; got ${s?.length ?? 0}`);
-    } else {
-      const v = ep.vectors[key];
-      if (!v) throw new DatasetError(`${where}: vector feature "${key}" is missing`);
-      if (v.length !== ep.length * f.shape[0]) {
-        throw new DatasetError(`${where}: "${key}" has ${v.length} values; expected length x dim = ${ep.length} x ${f.shape[0]} = ${ep.length * f.shape[0]}`);
-      }
-      const bad = v.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) throw new DatasetError(`${where}: "${key}" value ${bad} (frame ${Math.floor(bad / f.shape[0])}) is ${v[bad]}; expected a finite number`);
+      continue;
     }
+    const v = ep.vectors[key];
+    if (!v) throw new DatasetError(`${where}: vector feature "${key}" is missing`);
+    if (v.length !== ep.length * f.shape[0]) {
+      throw new DatasetError(`${where}: "${key}" has ${v.length} values; expected length x dim = ${ep.length} x ${f.shape[0]} = ${ep.length * f.shape[0]}`);
+    }
+    const bad = v.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new DatasetError(`${where}: "${key}" value ${bad} (frame ${Math.floor(bad / f.shape[0])}) is ${v[bad]}; expected a finite number`);
   }
 }
 
@@ -129,7 +140,7 @@ export interface EpisodePlace {
   readonly taskIndex: number;
 }
 
-function indexColumns(ep: EpisodeInput, fps: number, place: EpisodePlace): Record<string, Float32Array | number[]> {
+function indexColumns(ep: EpisodeRows, fps: number, place: EpisodePlace): Record<string, Float32Array | number[]> {
   const n = ep.length;
   return {
     timestamp: Float32Array.from({ length: n }, (_, k) => k / fps),
@@ -141,7 +152,7 @@ function indexColumns(ep: EpisodeInput, fps: number, place: EpisodePlace): Recor
 }
 
 /** The episode's data parquet columns, in info.json order. */
-export function episodeColumns(spec: WriterSpec, ep: EpisodeInput, place: EpisodePlace): Record<string, arrow.Vector> {
+export function episodeColumns(spec: WriterSpec, ep: EpisodeRows, place: EpisodePlace): Record<string, arrow.Vector> {
   const cols: Record<string, arrow.Vector> = {};
   for (const [key, f] of Object.entries(spec.features)) {
     if (f.dtype === "video") continue;
@@ -160,8 +171,11 @@ function fixedListInt(key: string): never {
   throw new DatasetError(`LeRobotWriter: feature "${key}": int64/bool features with more than one value per frame are not supported; store them as float32`);
 }
 
-/** Per-episode statistics of every feature (images per channel on sampled frames), as LeRobot stores them. */
-export function episodeStats(spec: WriterSpec, ep: EpisodeInput, place: EpisodePlace): Record<string, FeatureStats> {
+/**
+ * Per-episode statistics of every feature, as LeRobot stores them. Video features take theirs from `images`
+ * (imageStats of the episode's frames, computed where the frames are).
+ */
+export function episodeStats(spec: WriterSpec, ep: EpisodeRows, place: EpisodePlace, images: Readonly<Record<string, FeatureStats>> = {}): Record<string, FeatureStats> {
   const out: Record<string, FeatureStats> = {};
   const vec = (data: ArrayLike<number>, dim: number): FeatureStats => {
     const rs = new RunningStats(dim);
@@ -170,7 +184,9 @@ export function episodeStats(spec: WriterSpec, ep: EpisodeInput, place: EpisodeP
   };
   for (const [key, f] of Object.entries(spec.features)) {
     if (f.dtype === "string") continue;
-    out[key] = f.dtype === "video" ? imageStats(ep.frames[key], f.shape[1], f.shape[0]) : vec(ep.vectors[key], f.shape[0]);
+    if (f.dtype !== "video") out[key] = vec(ep.vectors[key], f.shape[0]);
+    else if (images[key]) out[key] = images[key];
+    else throw new DatasetError(`internal: episodeStats: no image statistics for video feature "${key}"`);
   }
   const idx = indexColumns(ep, spec.fps, place);
   for (const k of INDEX_COLUMNS) out[k] = vec(idx[k], 1);

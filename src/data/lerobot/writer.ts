@@ -2,15 +2,49 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatasetError } from "../errors.ts";
-import { readJson, writeJsonAtomic } from "../fs.ts";
+import { readJson, writeFileAtomic, writeJsonAtomic } from "../fs.ts";
 import { writeParquetFile } from "./parquet.ts";
-import { encodeEpisodeVideo } from "./video.ts";
+import { type FeatureStats, imageStats } from "./stats.ts";
+import { encodeVideo } from "./video.ts";
 import { finalizeDataset, type StagedEpisode } from "./writer-finalize.ts";
 import {
-  type EpisodeInput, type WriterSpec, episodeColumns, episodeStats, hfFeaturesMeta, infoFeatures, validateEpisode, validateWriterSpec,
+  type EpisodeInput, type EpisodeRows, type WriterSpec, episodeColumns, episodeStats, hfFeaturesMeta, infoFeatures, validateEpisode,
+  validateRows, validateWriterSpec,
 } from "./writer-spec.ts";
 
-export type { FeatureSpec, WriterSpec, EpisodeInput } from "./writer-spec.ts";
+export type { FeatureSpec, WriterSpec, EpisodeInput, EpisodeRows } from "./writer-spec.ts";
+
+/**
+ * An episode with the expensive work done: each camera's frames encoded as one mp4 and their image statistics
+ * taken. It holds only typed arrays and plain data, so a worker thread can prepare it and post it (transferring
+ * `transferables(p)`) to the thread that owns the writer.
+ */
+export interface PreparedEpisode extends EpisodeRows {
+  /** mp4 bytes per video feature. */
+  readonly videos: Record<string, Uint8Array>;
+  /** imageStats per video feature. */
+  readonly imageStats: Record<string, FeatureStats>;
+}
+
+/** Validates an episode against `spec`, encodes its videos and takes their statistics (no file is written). */
+export function prepareEpisode(spec: WriterSpec, ep: EpisodeInput): PreparedEpisode {
+  validateEpisode(spec, ep, "LeRobotWriter episode");
+  const videos: Record<string, Uint8Array> = {};
+  const stats: Record<string, FeatureStats> = {};
+  for (const [key, f] of Object.entries(spec.features)) {
+    if (f.dtype !== "video") continue;
+    const [h, w] = f.shape;
+    videos[key] = encodeVideo(ep.frames[key], w, h, spec.fps, spec.videoCodec ?? "av1", `"${key}"`);
+    stats[key] = imageStats(ep.frames[key], w, h);
+  }
+  return { task: ep.task, length: ep.length, vectors: ep.vectors, strings: ep.strings, videos, imageStats: stats };
+}
+
+/** The buffers of a prepared episode that postMessage can move instead of copying. */
+export function transferables(p: PreparedEpisode): ArrayBuffer[] {
+  const all = [...Object.values(p.vectors), ...Object.values(p.videos)].map((a) => a.buffer as ArrayBuffer);
+  return [...new Set(all)];
+}
 
 /**
  * The partial-state marker. While it exists the folder is NOT a dataset: there is no meta/info.json yet, and
@@ -65,8 +99,20 @@ export class LeRobotWriter {
   /** Validates, encodes and stages one episode; returns its episode index once it is safely on disk. */
   async addEpisode(ep: EpisodeInput): Promise<number> {
     if (this.finalized) throw new DatasetError(`${this.dir}: addEpisode after finalize()`);
+    validateEpisode(this.spec, ep, `LeRobotWriter.addEpisode (episode ${this.episodes.length})`);
+    return this.addPrepared(prepareEpisode(this.spec, ep));
+  }
+
+  /** Stages an episode prepared by prepareEpisode (with this writer's spec); returns its episode index. */
+  async addPrepared(ep: PreparedEpisode): Promise<number> {
+    if (this.finalized) throw new DatasetError(`${this.dir}: addEpisode after finalize()`);
     const episodeIndex = this.episodes.length;
-    validateEpisode(this.spec, ep, episodeIndex);
+    const where = `LeRobotWriter.addPrepared (episode ${episodeIndex})`;
+    validateRows(this.spec, ep, where);
+    const videoKeys = Object.keys(this.spec.features).filter((k) => this.spec.features[k].dtype === "video");
+    for (const key of videoKeys) {
+      if (!(ep.videos[key]?.byteLength > 0) || !ep.imageStats[key]) throw new DatasetError(`${where}: video feature "${key}" has no encoded mp4 or image statistics`, "prepare episodes with prepareEpisode(spec, episode)");
+    }
     if (!this.taskIndex.has(ep.task)) this.taskIndex.set(ep.task, this.taskIndex.size);
     const from = this.episodes.reduce((s, e) => s + e.length, 0);
     const place = { episodeIndex, from, taskIndex: this.taskIndex.get(ep.task)! };
@@ -74,17 +120,14 @@ export class LeRobotWriter {
     const tmp = `${final}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    const features = infoFeatures(this.spec);
-    writeParquetFile(join(tmp, "data.parquet"), episodeColumns(this.spec, ep, place), { huggingface: hfFeaturesMeta(features) });
+    writeParquetFile(join(tmp, "data.parquet"), episodeColumns(this.spec, ep, place), { huggingface: hfFeaturesMeta(infoFeatures(this.spec)) });
     const videoBytes: Record<string, number> = {};
-    for (const [key, f] of Object.entries(this.spec.features)) {
-      if (f.dtype !== "video") continue;
-      const path = join(tmp, `${key}.mp4`);
-      await encodeEpisodeVideo(path, ep.frames[key], f.shape[1], f.shape[0], this.spec.fps, this.spec.videoCodec ?? "av1");
-      videoBytes[key] = statSync(path).size;
+    for (const key of videoKeys) {
+      writeFileAtomic(join(tmp, `${key}.mp4`), ep.videos[key]);
+      videoBytes[key] = ep.videos[key].byteLength;
     }
     const record: StagedEpisode = {
-      ...place, task: ep.task, length: ep.length, stats: episodeStats(this.spec, ep, place),
+      ...place, task: ep.task, length: ep.length, stats: episodeStats(this.spec, ep, place, ep.imageStats),
       dataBytes: statSync(join(tmp, "data.parquet")).size, videoBytes,
     };
     writeJsonAtomic(join(tmp, "episode.json"), record);

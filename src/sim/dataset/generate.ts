@@ -3,10 +3,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { LeRobotWriter } from "../../data/lerobot/writer.ts";
+import { LeRobotWriter, type WriterSpec } from "../../data/lerobot/writer.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 import { resolveImageSize, type EnvConfig } from "../env.ts";
-import { type EpisodeRecord } from "../episode.ts";
 import { SimError } from "../mujoco.ts";
 import { encodeGif, montage } from "../render/image.ts";
 import { getRobot, type RobotType } from "../robots/index.ts";
@@ -14,8 +13,8 @@ import { PHYSICS } from "../scene/build.ts";
 import { type Level, type Split } from "../scene/colours.ts";
 import { resolveRobot } from "../tasks/common.ts";
 import { getTask } from "../tasks/index.ts";
-import { imageKey, writerSpec } from "./features.ts";
-import { type EpisodeConfig, type EpisodeJob, type WorkerReply } from "./protocol.ts";
+import { writerSpec } from "./features.ts";
+import { type EpisodeConfig, type EpisodeJob, type EpisodeResult, type WorkerReply } from "./protocol.ts";
 
 export interface GenerateOptions {
   readonly out: string;
@@ -56,6 +55,18 @@ export interface GenerateSummary extends GenerateProgress {
   readonly interrupted: boolean;
   /** Scene seed of every kept episode, in dataset order (Environment.reset(seed) replays its scene). */
   readonly seeds: readonly number[];
+  /**
+   * Where this run's time went: wall seconds the workers spent simulating and rendering, and encoding videos with
+   * image statistics (summed over workers), and the seconds the writer spent staging episodes and finalising.
+   */
+  readonly seconds: RunSeconds;
+}
+
+export interface RunSeconds {
+  simulate: number;
+  encode: number;
+  write: number;
+  finalize: number;
 }
 
 /** The generator's own record next to the dataset: settings, kept seeds and the candidate cursor (for resume). */
@@ -117,22 +128,36 @@ export async function generateDataset(opts: GenerateOptions): Promise<GenerateSu
   const fresh: Progress = { format: "internvla-sim-generate/1", config, target: opts.episodes, seeds: [], next: 0, pending: null, attempts: 0, failures: 0, complete: false };
   const progress = opts.resume ? resumeProgress(opts.out, fresh, writer.episodesWritten) : fresh;
   saveProgress(opts.out, progress);
-  const interrupted = progress.seeds.length < progress.target ? await runWorkers(opts, writer, progress) : false;
+  const seconds: RunSeconds = { simulate: 0, encode: 0, write: 0, finalize: 0 };
+  const run: Run = { opts, writer, progress, spec, seconds };
+  const interrupted = progress.seeds.length < progress.target ? await runWorkers(run) : false;
   if (!interrupted) {
+    const t0 = performance.now();
     await writer.finalize();
+    seconds.finalize = (performance.now() - t0) / 1000;
     progress.complete = true;
     saveProgress(opts.out, progress);
   }
   const { seeds, attempts, failures, target } = progress;
-  return { dir: opts.out, written: seeds.length, target, attempts, failures, expertSuccessRate: attempts > 0 ? seeds.length / attempts : 1, interrupted, seeds };
+  return { dir: opts.out, written: seeds.length, target, attempts, failures, expertSuccessRate: attempts > 0 ? seeds.length / attempts : 1, interrupted, seeds, seconds };
+}
+
+/** One generation run: its options, writer, persisted progress, the dataset spec and the time spent so far. */
+interface Run {
+  readonly opts: GenerateOptions;
+  readonly writer: LeRobotWriter;
+  readonly progress: Progress;
+  readonly spec: WriterSpec;
+  readonly seconds: RunSeconds;
 }
 
 /** Runs candidates on the workers and commits results in candidate order; returns true when aborted. */
-async function runWorkers(opts: GenerateOptions, writer: LeRobotWriter, progress: Progress): Promise<boolean> {
+async function runWorkers(run: Run): Promise<boolean> {
+  const { opts, progress } = run;
   const count = Math.max(1, Math.min(opts.workers ?? availableParallelism(), progress.target - progress.seeds.length));
   const workers = await Promise.all(Array.from({ length: count }, () => startWorker()));
   const maxCandidates = progress.next + 4 * (progress.target - progress.seeds.length) + 20;
-  const results = new Map<number, EpisodeRecord>();
+  const results = new Map<number, EpisodeResult>();
   let issued = progress.next;
   let chain = Promise.resolve();
   const idle = [...workers];
@@ -146,7 +171,9 @@ async function runWorkers(opts: GenerateOptions, writer: LeRobotWriter, progress
         while (!finished && idle.length > 0 && issued - progress.next < lookahead && progress.seeds.length + (issued - progress.next) < progress.target) {
           if (issued >= maxCandidates) return fail(new SimError(`generate: only ${progress.seeds.length} of ${progress.target} episodes succeeded in ${issued} attempts; the ${progress.config.task} expert fails too often on ${progress.config.robot}`));
           const w = idle.pop()!;
-          const job: EpisodeJob = { type: "run", candidate: issued, seed: progress.config.seed + issued, config: progress.config };
+          // Frames travel back only while the candidate could still be one of the first `preview` kept episodes.
+          const keepFrames = progress.seeds.length < (opts.preview ?? 0);
+          const job: EpisodeJob = { type: "run", candidate: issued, seed: progress.config.seed + issued, config: progress.config, spec: run.spec, keepFrames };
           issued++;
           w.postMessage(job);
         }
@@ -156,9 +183,11 @@ async function runWorkers(opts: GenerateOptions, writer: LeRobotWriter, progress
         w.on("message", (reply: WorkerReply) => {
           if (reply.type === "error") return fail(new SimError(`generate: episode seed ${progress.config.seed + reply.candidate} crashed: ${reply.message}`));
           if (reply.type !== "episode") return;
-          results.set(reply.candidate, reply.record);
+          results.set(reply.candidate, reply.result);
+          run.seconds.simulate += reply.result.seconds.simulate;
+          run.seconds.encode += reply.result.seconds.encode;
           idle.push(w);
-          chain = chain.then(() => commit(opts, writer, progress, results)).then(issue, fail);
+          chain = chain.then(() => commit(run, results)).then(issue, fail);
         });
         w.on("error", fail);
       }
@@ -186,22 +215,24 @@ function startWorker(): Promise<Worker> {
 }
 
 /** Writes every result that is next in candidate order (kept if successful and still needed). */
-async function commit(opts: GenerateOptions, writer: LeRobotWriter, progress: Progress, results: Map<number, EpisodeRecord>): Promise<void> {
+async function commit(run: Run, results: Map<number, EpisodeResult>): Promise<void> {
+  const { opts, progress } = run;
   // After an abort or once the target is reached, later candidates stay uncommitted (resume reruns them).
   while (results.has(progress.next) && !opts.signal?.aborted && progress.seeds.length < progress.target) {
-    const rec = results.get(progress.next)!;
+    const res = results.get(progress.next)!;
     results.delete(progress.next);
     progress.attempts++;
-    if (rec.success) {
+    if (res.success && res.prepared) {
       progress.pending = progress.next;
       saveProgress(opts.out, progress);
-      await writer.addEpisode({
-        task: rec.instruction, length: rec.length,
-        vectors: { "observation.state": rec.states, action: rec.actions },
-        frames: Object.fromEntries(progress.config.cameras.map((c) => [imageKey(c), rec.frames[c]])),
-      });
-      progress.seeds.push(rec.seed);
-      if (progress.seeds.length <= (opts.preview ?? 0)) writePreview(opts.out, progress.seeds.length - 1, rec, progress.config);
+      const t0 = performance.now();
+      await run.writer.addPrepared(res.prepared);
+      run.seconds.write += (performance.now() - t0) / 1000;
+      progress.seeds.push(res.seed);
+      if (progress.seeds.length <= (opts.preview ?? 0)) {
+        if (!res.frames) throw new SimError(`internal: generate: episode seed ${res.seed} is a preview episode but came back without frames`);
+        writePreview(opts.out, progress.seeds.length - 1, res.frames, progress.config);
+      }
     } else progress.failures++;
     progress.pending = null;
     progress.next++;
@@ -211,11 +242,12 @@ async function commit(opts: GenerateOptions, writer: LeRobotWriter, progress: Pr
 }
 
 /** An animated GIF of one episode with all cameras side by side, in `<out>-preview/`. */
-function writePreview(out: string, index: number, rec: EpisodeRecord, config: EpisodeConfig): void {
+function writePreview(out: string, index: number, cameraFrames: Record<string, Uint8Array[]>, config: EpisodeConfig): void {
   const dir = `${out.replace(/\/+$/, "")}-preview`;
   mkdirSync(dir, { recursive: true });
-  const frames = Array.from({ length: rec.length }, (_, t) =>
-    montage(config.cameras.map((c) => ({ rgb: rec.frames[c][t], width: config.width, height: config.height }))),
+  const length = cameraFrames[config.cameras[0]].length;
+  const frames = Array.from({ length }, (_, t) =>
+    montage(config.cameras.map((c) => ({ rgb: cameraFrames[c][t], width: config.width, height: config.height }))),
   );
   const gif = encodeGif(frames.map((f) => f.rgb), frames[0].width, frames[0].height, config.controlHz);
   writeFileSync(join(dir, `episode_${String(index).padStart(6, "0")}.gif`), gif);

@@ -1,0 +1,303 @@
+// Random access to mp4 frames: mediabunny finds the packets, FFmpeg (node-av, libdav1d for AV1) decodes them in-thread.
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import * as AV from "node-av";
+import { ALL_FORMATS, CustomSource, EncodedPacketSink, Input, type EncodedPacket, type InputVideoTrack } from "mediabunny";
+import { DatasetError } from "../errors.ts";
+import { canonicalCodec, ensureCodecs } from "./video-codecs.ts";
+import { type I420Picture, type YuvMatrix, i420ToRgb, matrixFor } from "./yuv.ts";
+
+/** One decoded frame: packed RGB [height, width, 3] and its presentation time. */
+export interface DecodedFrame {
+  readonly rgb: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly timestamp: number;
+  /** The 8-bit 4:2:0 picture the RGB comes from, when the stream is one (lets callers convert straight to CHW). */
+  readonly yuv?: YuvPicture;
+}
+
+/** A 4:2:0 picture with the colour matrix its stream declares. */
+export interface YuvPicture extends I420Picture {
+  readonly matrix: YuvMatrix;
+}
+
+/** A decoded 4:2:0 frame; its RGB is converted on first use (our BT.601/709 conversion). */
+class YuvFrame implements DecodedFrame {
+  private cached: Uint8Array | undefined;
+
+  constructor(readonly yuv: YuvPicture, readonly timestamp: number) {}
+
+  get width(): number {
+    return this.yuv.width;
+  }
+
+  get height(): number {
+    return this.yuv.height;
+  }
+
+  get rgb(): Uint8Array {
+    this.cached ??= i420ToRgb(this.yuv, this.yuv.matrix);
+    return this.cached;
+  }
+}
+
+/** Copies a decoded yuv420p frame's planes into one tight buffer (the decoder reuses its own). */
+function copyI420(frame: AV.Frame, timestamp: number): YuvFrame {
+  const { width: w, height: h } = frame;
+  const planes = frame.data!;
+  const stride = frame.linesize;
+  const cw = (w + 1) >> 1;
+  const ch = (h + 1) >> 1;
+  const buf = new Uint8Array(w * h + 2 * cw * ch);
+  const y = buf.subarray(0, w * h);
+  const u = buf.subarray(w * h, w * h + cw * ch);
+  const v = buf.subarray(w * h + cw * ch);
+  for (let j = 0; j < h; j++) y.set(planes[0].subarray(j * stride[0], j * stride[0] + w), j * w);
+  for (let j = 0; j < ch; j++) {
+    u.set(planes[1].subarray(j * stride[1], j * stride[1] + cw), j * cw);
+    v.set(planes[2].subarray(j * stride[2], j * stride[2] + cw), j * cw);
+  }
+  const full = frame.colorRange === AV.AVCOL_RANGE_JPEG || frame.format === AV.AV_PIX_FMT_YUVJ420P;
+  const matrix = matrixFor(frame.colorSpace === AV.AVCOL_SPC_BT709 ? "bt709" : null, full);
+  return new YuvFrame({ width: w, height: h, y, u, v, yStride: w, uvStride: cw, matrix }, timestamp);
+}
+
+/** Any other pixel format (4:2:2, 4:4:4, 10-bit, ...) goes through FFmpeg's swscale to packed RGB. */
+class RgbConverter {
+  private readonly sws = new AV.SoftwareScaleContext();
+  private readonly out = new AV.Frame();
+  private key = "";
+
+  rgb(frame: AV.Frame, timestamp: number): DecodedFrame {
+    const { width, height } = frame;
+    const key = `${width}x${height}:${frame.format}`;
+    if (key !== this.key) {
+      this.sws.getContext(width, height, frame.format as AV.AVPixelFormat, width, height, AV.AV_PIX_FMT_RGB24, AV.SWS_BILINEAR);
+      AV.FFmpegError.throwIfError(this.sws.initContext(), "swscale init");
+      this.out.unref();
+      this.out.alloc();
+      Object.assign(this.out, { width, height, format: AV.AV_PIX_FMT_RGB24 });
+      this.out.allocBuffer();
+      this.key = key;
+    }
+    AV.FFmpegError.throwIfError(this.sws.scaleFrameSync(this.out, frame), "swscale");
+    const rgb = new Uint8Array(width * height * 3);
+    const line = this.out.linesize[0];
+    const plane = this.out.data![0];
+    for (let j = 0; j < height; j++) rgb.set(plane.subarray(j * line, j * line + width * 3), j * width * 3);
+    return { rgb, width, height, timestamp };
+  }
+
+  free(): void {
+    this.out.free();
+    this.sws.freeContext();
+  }
+}
+
+const micros = (t: number): bigint => BigInt(Math.round(t * 1e6));
+
+/**
+ * The file as a mediabunny source read with synchronous reads on one descriptor: packets come from the page cache
+ * in microseconds, where asynchronous reads would wait a thread-pool round trip each.
+ */
+function syncFileSource(path: string): CustomSource {
+  const fd = openSync(path, "r");
+  return new CustomSource({
+    getSize: () => fstatSync(fd).size,
+    read: (start, end) => {
+      const out = new Uint8Array(end - start);
+      for (let off = 0; off < out.length;) {
+        const n = readSync(fd, out, off, out.length - off, start + off);
+        if (n === 0) throw new DatasetError(`${path}: file ended at byte ${start + off}, before ${end}; it was truncated while open`);
+        off += n;
+      }
+      return out;
+    },
+    dispose: () => closeSync(fd),
+    prefetchProfile: "fileSystem",
+  });
+}
+
+/** An open mp4 file: frames by timestamp. A resource; call close(). */
+export class VideoReader {
+  private readonly packet = new AV.Packet();
+  private readonly frame = new AV.Frame();
+  private converter: RgbConverter | undefined;
+  /** The next packet to send (decode order) and the first one sent since the last flush; null: flush first. */
+  private next: EncodedPacket | null = null;
+  private runStart = -1;
+  /** Presentation time (us) of the last frame the decoder gave back, and frames it gave ahead of a request. */
+  private lastOut = -1n;
+  private readonly ahead = new Map<bigint, DecodedFrame>();
+
+  private constructor(
+    readonly path: string, private readonly input: Input, private readonly track: InputVideoTrack,
+    private readonly sink: EncodedPacketSink, private readonly ctx: AV.CodecContext,
+  ) {
+    this.packet.alloc();
+    this.frame.alloc();
+  }
+
+  static async open(path: string): Promise<VideoReader> {
+    ensureCodecs();
+    let input: Input;
+    try {
+      input = new Input({ source: syncFileSource(path), formats: ALL_FORMATS });
+    } catch (e) {
+      throw new DatasetError(`${path}: cannot open video (${String((e as Error).message ?? e)})`, "check that the file exists and is readable");
+    }
+    try {
+      const track = await input.getPrimaryVideoTrack();
+      if (!track) throw new DatasetError(`${path}: the mp4 has no video track`);
+      const ctx = await openDecoder(path, track);
+      return new VideoReader(path, input, track, new EncodedPacketSink(track), ctx);
+    } catch (e) {
+      input.dispose();
+      if (e instanceof DatasetError) throw e;
+      throw new DatasetError(`${path}: cannot open video (${String((e as Error).message ?? e)})`, "the file may be truncated or not an mp4");
+    }
+  }
+
+  /** The codec in the container, canonicalised ("av1", "h264", "hevc", ...). */
+  get codec(): string {
+    return canonicalCodec(this.track.codec);
+  }
+
+  get width(): number {
+    return this.track.displayWidth;
+  }
+
+  get height(): number {
+    return this.track.displayHeight;
+  }
+
+  /**
+   * Decodes the frame nearest each requested time (seconds, any order). A frame must lie within `toleranceS` of
+   * its request, else a DatasetError names the file, the time asked and the time found. Requests are served in
+   * time order, so frames of one GOP are decoded once and a later request continues where an earlier one stopped.
+   */
+  async framesAt(times: readonly number[], toleranceS: number): Promise<DecodedFrame[]> {
+    const order = times.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
+    const out: DecodedFrame[] = new Array(times.length);
+    for (const [t, i] of order) {
+      // The frame shown at t + tolerance: the last one (presentation order) starting at or before it.
+      const target = await this.sink.getPacket(t + toleranceS, { metadataOnly: true });
+      if (!target) throw new DatasetError(`${this.path}: no frame at ${t.toFixed(4)} s (before the first frame)`);
+      if (Math.abs(target.timestamp - t) > toleranceS) {
+        throw new DatasetError(
+          `${this.path}: frame asked at ${t.toFixed(4)} s; nearest frame is at ${target.timestamp.toFixed(4)} s (tolerance ${toleranceS} s)`,
+          "the video is shorter than the data, or timestamps disagree with fps",
+        );
+      }
+      out[i] = await this.decodeAt(target);
+    }
+    return out;
+  }
+
+  /** Decodes the frame of `target`, continuing the current run when its key frame was already sent. */
+  private async decodeAt(target: EncodedPacket): Promise<DecodedFrame> {
+    const want = micros(target.timestamp);
+    const have = this.ahead.get(want);
+    if (have) return have;
+    const key = await this.sink.getKeyPacket(target.timestamp);
+    if (!key) throw new DatasetError(`${this.path}: no key frame at or before ${target.timestamp.toFixed(4)} s; the file is damaged`);
+    const sent = this.next !== null && key.sequenceNumber >= this.runStart && key.sequenceNumber < this.next.sequenceNumber;
+    if (!(sent && want > this.lastOut)) this.restart(key);
+    for (;;) {
+      const found = this.receive(want, target.timestamp);
+      if (found) return found;
+      if (!this.next) break;
+      this.send(this.next);
+      this.next = await this.sink.getNextPacket(this.next);
+      if (!this.next) AV.FFmpegError.throwIfError(this.ctx.sendPacketSync(null), `${this.path}: drain decoder`);
+    }
+    throw new DatasetError(`${this.path}: the decoder gave no frame at ${target.timestamp.toFixed(4)} s; the stream is damaged or not decodable`);
+  }
+
+  private restart(key: EncodedPacket): void {
+    this.ctx.flushBuffers();
+    this.ahead.clear();
+    this.lastOut = -1n;
+    this.next = key;
+    this.runStart = key.sequenceNumber;
+  }
+
+  private send(p: EncodedPacket): void {
+    const data = p.data.byteLength > 0 ? p.data : undefined;
+    if (!data) throw new DatasetError(`internal: ${this.path}: packet at ${p.timestamp} s came without data`);
+    this.packet.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.packet.pts = micros(p.timestamp);
+    this.packet.dts = AV.AV_NOPTS_VALUE;
+    this.packet.duration = micros(p.duration);
+    this.packet.isKeyframe = p.type === "key";
+    const ret = this.ctx.sendPacketSync(this.packet);
+    this.packet.unref();
+    AV.FFmpegError.throwIfError(ret, `${this.path}: decode packet at ${p.timestamp.toFixed(4)} s`);
+  }
+
+  /** Takes every frame the decoder has ready; returns the one at `want` (us) if among them. */
+  private receive(want: bigint, timestamp: number): DecodedFrame | undefined {
+    let found: DecodedFrame | undefined;
+    for (;;) {
+      const ret = this.ctx.receiveFrameSync(this.frame);
+      if (ret === AV.AVERROR_EAGAIN || ret === AV.AVERROR_EOF) return found;
+      AV.FFmpegError.throwIfError(ret, `${this.path}: decode`);
+      try {
+        const pts = this.frame.pts;
+        this.lastOut = pts;
+        if (pts < want) continue;
+        const ts = pts === want ? timestamp : Number(pts) / 1e6;
+        const decoded = this.toFrame(ts);
+        if (pts === want) found = decoded;
+        else this.ahead.set(pts, decoded);
+      } finally {
+        this.frame.unref();
+      }
+    }
+  }
+
+  private toFrame(timestamp: number): DecodedFrame {
+    const f = this.frame.format;
+    if (f === AV.AV_PIX_FMT_YUV420P || f === AV.AV_PIX_FMT_YUVJ420P) return copyI420(this.frame, timestamp);
+    this.converter ??= new RgbConverter();
+    return this.converter.rgb(this.frame, timestamp);
+  }
+
+  close(): void {
+    this.ctx.freeContext();
+    this.packet.free();
+    this.frame.free();
+    this.converter?.free();
+    this.input.dispose();
+  }
+}
+
+/**
+ * A single-threaded software decoder for the track (FFmpeg's choice per codec: libdav1d for AV1). One thread per
+ * decoder because the loader already runs one decoder per worker and core; frame threading would only add delay.
+ */
+async function openDecoder(path: string, track: InputVideoTrack): Promise<AV.CodecContext> {
+  const id = track.codec ? CODEC_IDS[track.codec] : undefined;
+  const codec = id !== undefined ? AV.Codec.findDecoder(id) : null;
+  if (!codec) throw new DatasetError(`${path}: no decoder for codec "${track.codec ?? "unknown"}"`, "re-encode the video as AV1 or H.264");
+  const config = await track.getDecoderConfig();
+  const ctx = new AV.CodecContext();
+  ctx.allocContext3(codec);
+  ctx.width = config?.codedWidth ?? track.codedWidth;
+  ctx.height = config?.codedHeight ?? track.codedHeight;
+  const d = config?.description;
+  ctx.extraData = d ? Buffer.from(d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) : null;
+  // Options go on the context: node-av 6.1.1 double-frees an options Dictionary that avcodec_open2 consumed.
+  ctx.setOption("threads", "1");
+  if (codec.name === "libdav1d") ctx.setOption("max_frame_delay", "1");
+  const ret = ctx.open2Sync(codec, null);
+  if (ret < 0) {
+    ctx.freeContext();
+    throw new DatasetError(`${path}: cannot open the ${codec.name} decoder (${new AV.FFmpegError(ret).message})`);
+  }
+  return ctx;
+}
+
+const CODEC_IDS: Readonly<Record<string, AV.AVCodecID>> = {
+  avc: AV.AV_CODEC_ID_H264, hevc: AV.AV_CODEC_ID_HEVC, vp8: AV.AV_CODEC_ID_VP8, vp9: AV.AV_CODEC_ID_VP9, av1: AV.AV_CODEC_ID_AV1,
+};
