@@ -4,7 +4,6 @@ import type { FrameCache } from "./frame-cache.ts";
 import { letterboxBox, letterboxToChw } from "./image.ts";
 import type { LeRobotDataset } from "./lerobot/dataset.ts";
 import type { DecodedFrame } from "./lerobot/video.ts";
-import { i420ToChw } from "./lerobot/yuv.ts";
 import type { NormStats } from "./norm-stats.ts";
 import { type ResolvedSource, concatFeatures } from "./source.ts";
 import { type Normalizer, makeNormalizer, normalize, padRows, toDelta } from "./transforms.ts";
@@ -137,13 +136,24 @@ export class SampleBuilder {
 }
 
 /**
- * Letterboxes a frame into [3, S, S]. A 4:2:0 frame that needs no resizing is converted straight from YUV into
- * place, which gives the same bytes as converting to RGB and letterboxing, without the intermediate image.
+ * Letterboxes a frame into [3, S, S]. A channel-first frame that needs no resizing is copied into place row by
+ * row; anything else goes through letterboxToChw (PIL-style bilinear resize of the packed RGB).
  */
 export function toChw(frame: DecodedFrame, S: number, out: Uint8Array): void {
-  const box = letterboxBox(frame.width, frame.height, S, S);
-  if (frame.yuv && box.rw === frame.width && box.rh === frame.height) i420ToChw(frame.yuv, frame.yuv.matrix, out, 0, S, S, box.x0, box.y0);
-  else letterboxToChw(frame, S, S, out);
+  const { width: w, height: h, chw } = frame;
+  const box = letterboxBox(w, h, S, S);
+  if (!chw || box.rw !== w || box.rh !== h) {
+    letterboxToChw(frame, S, S, out);
+    return;
+  }
+  if (w === S && h === S) {
+    out.set(chw.subarray(0, 3 * S * S));
+    return;
+  }
+  out.fill(0, 0, 3 * S * S);
+  for (let c = 0; c < 3; c++) {
+    for (let j = 0; j < h; j++) out.set(chw.subarray((c * h + j) * w, (c * h + j + 1) * w), (c * S + box.y0 + j) * S + box.x0);
+  }
 }
 
 /** Where one row's images go: [V, F, 3, H, W] frames and the [V] camera mask (views into larger buffers). */

@@ -8,7 +8,7 @@ import type { VideoCodecName } from "./video-encoder.ts";
 
 export { canonicalCodec, ensureCodecs } from "./video-codecs.ts";
 export { type VideoCodecName, encodeVideo } from "./video-encoder.ts";
-export { type DecodedFrame, type YuvPicture, VideoReader } from "./video-reader.ts";
+export { type DecodedFrame, VideoReader } from "./video-reader.ts";
 
 /** The names info.json uses for our codecs. */
 export const INFO_CODEC: Record<VideoCodecName, string> = { av1: "av1", h264: "h264" };
