@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LeRobotWriter } from "../../src/data/lerobot/writer.ts";
 import { Loader } from "../../src/data/loader.ts";
-import type { PipelineSpec } from "../../src/data/pipeline.ts";
+import { DataPipeline, type PipelineSpec } from "../../src/data/pipeline.ts";
+import { collate } from "../../src/data/sample.ts";
 import { DEFAULT_LAYOUT } from "../../src/data/types.ts";
 
 const root = mkdtempSync(join(tmpdir(), "internvla-loader-"));
@@ -70,6 +71,23 @@ describe("Loader", () => {
       expect(Array.from(b.state.subarray(i * 32 + robot.dims, (i + 1) * 32)).every((v) => v === 0)).toBe(true);
     }
   }, 90_000);
+
+  it("writes a batch in place exactly as collating its samples one by one does", async () => {
+    const p = await DataPipeline.open(spec);
+    try {
+      const draws = Array.from({ length: 9 }, () => p.sampler.next());
+      const direct = await p.batchOf(draws);
+      const collated = collate(await Promise.all(draws.map((d) => p.sample(d.dataset, d.frame))), layout);
+      expect(new Set(draws.map((d) => d.dataset))).toEqual(new Set([0, 1]));
+      for (const k of ["images", "imageMask", "state", "stateMask", "actions", "actionMask", "actionIsPad", "stateDim", "actionDim", "datasetIndex", "episodeIndex", "frameIndex"] as const) {
+        expect(Buffer.compare(new Uint8Array(direct[k].buffer), new Uint8Array(collated[k].buffer)), k).toBe(0);
+      }
+      expect(direct.tasks).toEqual(collated.tasks);
+      expect(direct.robotTypes).toEqual(collated.robotTypes);
+    } finally {
+      await p.close();
+    }
+  });
 
   it("fails with the dataset named when a worker cannot open it", async () => {
     const bad = { ...spec, groups: [{ name: "x", weight: 1, sources: [{ root: join(root, "missing") }] }] };
