@@ -64,6 +64,9 @@ describe("generate: LeRobot v3.0 dataset", () => {
     for (const cam of ["top", "left_wrist", "right_wrist"]) expect(info.features[`observation.images.${cam}`].shape).toEqual([SIZE, SIZE, 3]);
     expect(existsSync(join(root, "ds", "meta", "PARTIAL"))).toBe(false);
     expect(summary).toMatchObject({ written: 2, interrupted: false });
+    // The workers simulated and encoded; the main thread only staged and finalised.
+    expect(summary.seconds.simulate).toBeGreaterThan(0);
+    expect(summary.seconds.encode).toBeGreaterThan(0);
     expect(readFileSync(join(root, "ds-preview", "episode_000000.gif")).subarray(0, 6).toString()).toBe("GIF89a");
   });
 
@@ -94,14 +97,19 @@ describe("generate: LeRobot v3.0 dataset", () => {
       const rendered = summary.seeds.flatMap((seed) => truth.get(seed)!.frames[cam]);
       expect(frames).toHaveLength(rendered.length);
       let worst = 0;
+      let total = 0;
       frames.forEach((f, k) => {
         expect(f.timestamp).toBeCloseTo(k / 20, 3);
         let sum = 0;
         for (let i = 0; i < f.rgb.length; i++) sum += Math.abs(f.rgb[i] - rendered[k][i]);
         worst = Math.max(worst, sum / f.rgb.length);
+        total += sum / f.rgb.length / frames.length;
       });
-      // AV1 at LeRobot's quality (crf 30 equivalent), 4:2:0 chroma, 64 px flat-shaded frames: measured 4.0-4.2 of 255.
-      expect(worst).toBeLessThan(6);
+      // Mean absolute error per channel value (of 255) at LeRobot's settings (libsvtav1 crf 30, GOP 2, 4:2:0) on
+      // 64 px flat-shaded frames with sharp edges: measured worst frame 6.0, average 4.0-4.2 (it was 4.0-4.2 worst when
+      // the writer encoded near-losslessly at SVT qp 8, not LeRobot's crf 30).
+      expect(worst).toBeLessThan(8);
+      expect(total).toBeLessThan(5);
     }
   });
 });
