@@ -14,6 +14,8 @@ export interface LoaderOptions {
   readonly workers: number;
   /** Batches requested ahead of the one being consumed. */
   readonly prefetch: number;
+  /** Draws to skip before the first batch: the position of a resumed run (default 0). */
+  readonly skip?: number;
 }
 
 interface Pending {
@@ -44,6 +46,7 @@ export class Loader {
     if (opts.workers === 0) {
       const warnings: string[] = [];
       const local = await DataPipeline.open(spec, (w) => warnings.push(w.message));
+      skipDraws(local.sampler, opts.skip);
       return new Loader(opts, local.sampler, [], local, warnings).fill();
     }
     const workers = Array.from({ length: opts.workers }, () => new Worker(new URL("./loader-worker.mjs", import.meta.url)));
@@ -57,6 +60,7 @@ export class Loader {
         seed: spec.seed,
         groups: spec.groups.map((g) => ({ name: g.name, weight: g.weight, gamma: g.gamma, datasets: g.sources.map(() => ({ name: names[k], frames: frames[k++] })) })),
       });
+      skipDraws(sampler, opts.skip);
       const loader = new Loader(opts, sampler, workers, undefined, warnings);
       workers.forEach((w) => w.on("message", (m: WorkerReply) => loader.onReply(m)));
       return loader.fill();
@@ -116,6 +120,10 @@ export class Loader {
     await this.local?.close();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+function skipDraws(sampler: MixtureSampler, n = 0): void {
+  for (let i = 0; i < n; i++) sampler.next();
 }
 
 function initWorker(w: Worker, spec: PipelineSpec, cache: FrameCacheHandle): Promise<{ frames: number[]; names: string[]; warnings: string[] }> {
