@@ -1,6 +1,6 @@
 // Checkpoints in official names: streaming load with a full report of every problem, and save (same names and order).
 import { CheckpointError, fmtShape } from "../tensor/errors.ts";
-import { toF32, tree, type Tensor } from "../tensor/index.ts";
+import { fromF32, toF32, tree, type Tensor } from "../tensor/index.ts";
 import { SafetensorsReader } from "../tensor/safetensors.ts";
 import { SafetensorsWriter, type TensorSpec } from "../tensor/safetensors-writer.ts";
 import { type ModelConfig } from "./config.ts";
@@ -57,29 +57,42 @@ export function formatReport(path: string, r: CheckpointReport): string | undefi
 }
 
 /**
- * Loads `path` (official names) into fresh parameters for `cfg`, streaming one tensor at a time (BF16/F16 cast
- * to float32). First compares every name and shape and throws ONE CheckpointError listing all missing,
- * unexpected and mismatched tensors. The tied embedding is read from `lm_head` (or its `embed_tokens` alias);
- * the Cosmos `wavelets` / `_arange` buffers are ignored. `onProgress(done, total)` is called per tensor.
+ * Streams a checkpoint in official names, one tensor at a time (BF16/F16 widened to float32), into `sink`.
+ * First compares every name and shape with the table of `cfg` and throws ONE CheckpointError listing all
+ * missing, unexpected and mis-shaped tensors. The tied embedding is read from `lm_head` (or its
+ * `embed_tokens` alias); the Cosmos `wavelets` / `_arange` buffers are ignored. A truncated or corrupt file
+ * fails when opened (the header must tile the file exactly). Peak memory is the sink's plus one tensor.
  */
-export async function loadWeights(path: string, cfg: ModelConfig, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ModelParams> {
+export async function streamWeights(
+  path: string,
+  cfg: ModelConfig,
+  sink: (entry: ParamEntry, data: Float32Array) => void | Promise<void>,
+  opts: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<void> {
   const table = paramTable(cfg);
   const reader = await SafetensorsReader.open(path);
-  const root: Record<string, unknown> = {};
   try {
     const shapes = new Map(reader.names().map((n) => [n, reader.info(n).shape] as const));
     const message = formatReport(path, checkCheckpoint(table, shapes));
     if (message) throw new CheckpointError(message, "check that config.json matches the weights (preset, layer count, widths)");
     let done = 0;
     for (const e of table) {
-      setPath(root, e.path, await reader.readTensor(sourceName(e, (n) => reader.has(n))!));
+      await sink(e, await reader.readF32(sourceName(e, (n) => reader.has(n))!));
       opts.onProgress?.(++done, table.length);
     }
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Loads a checkpoint (see `streamWeights`) into engine tensors: fresh ModelParams for `cfg`. */
+export async function loadWeights(path: string, cfg: ModelConfig, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<ModelParams> {
+  const root: Record<string, unknown> = {};
+  try {
+    await streamWeights(path, cfg, (e, data) => setPath(root, e.path, fromF32(data, e.shape)), opts);
   } catch (err) {
     tree.dispose(root as never);
     throw err;
-  } finally {
-    await reader.close();
   }
   return root as unknown as ModelParams;
 }
