@@ -2,8 +2,9 @@
 intermediate of the PyTorch reference (model_ref.py, model_policy.py) for test/model/parity.test.ts.
 
 Run: OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE python3 scripts/ref/model.py
-Writes test/fixtures/model/parity/{config.json, model.safetensors, in.safetensors, ref.safetensors}.
-The folder is also a valid `internvla parity --checkpoint` folder.
+Writes test/fixtures/model/parity/{config.json, model.safetensors, in.safetensors, ref.safetensors} (every
+intermediate) and test/fixtures/model/parity-qwen2/ (Qwen2-style towers: outputs only). Each folder is also a
+valid `internvla parity --checkpoint` folder.
 """
 import json
 import math
@@ -51,15 +52,35 @@ CONFIG = {
 }
 
 
+# The same policy with Qwen2-style towers (the 2B variant's blocks: q/k/v biases, no q/k norm, text embeddings
+# scaled by sqrt(hidden), rope_theta 1e4) and a one-level Cosmos; positions stay the 3B rule.
+QWEN2_TOWERS = {
+    **CONFIG,
+    "text_config": {**CONFIG["text_config"], "attention_bias": True, "use_qk_norm": False, "embed_scale": True, "rope_theta": 10000.0},
+    "expert_config": {**CONFIG["expert_config"], "attention_bias": True, "use_qk_norm": False},
+    "cosmos_config": {**CONFIG["cosmos_config"], "channels_mult": [1]},
+}
+
+
 def tower_shapes(prefix, D, I, tc, layers):
     H, KV, hd = tc["num_attention_heads"], tc["num_key_value_heads"], tc["head_dim"]
     out = {}
     for i in range(layers):
         p = f"{prefix}layers.{i}."
+        a = p + "self_attn."
+        out.update({a + "q_proj.weight": [H * hd, D]})
+        if tc["attention_bias"]:
+            out.update({a + "q_proj.bias": [H * hd]})
+        out.update({a + "k_proj.weight": [KV * hd, D]})
+        if tc["attention_bias"]:
+            out.update({a + "k_proj.bias": [KV * hd]})
+        out.update({a + "v_proj.weight": [KV * hd, D]})
+        if tc["attention_bias"]:
+            out.update({a + "v_proj.bias": [KV * hd]})
+        out.update({a + "o_proj.weight": [D, H * hd]})
+        if tc["use_qk_norm"]:
+            out.update({a + "q_norm.weight": [hd], a + "k_norm.weight": [hd]})
         out.update({
-            p + "self_attn.q_proj.weight": [H * hd, D], p + "self_attn.k_proj.weight": [KV * hd, D],
-            p + "self_attn.v_proj.weight": [KV * hd, D], p + "self_attn.o_proj.weight": [D, H * hd],
-            p + "self_attn.q_norm.weight": [hd], p + "self_attn.k_norm.weight": [hd],
             p + "mlp.gate_proj.weight": [I, D], p + "mlp.up_proj.weight": [I, D], p + "mlp.down_proj.weight": [D, I],
             p + "input_layernorm.weight": [D], p + "post_attention_layernorm.weight": [D],
         })
@@ -202,33 +223,39 @@ def make_inputs(cfg, gen):
     }
 
 
-def main():
-    torch.manual_seed(0)
+def write_case(cfg, folder, with_sampling):
     gen = torch.Generator().manual_seed(1234)
-    W = random_weights(CONFIG, gen)
-    inputs = make_inputs(CONFIG, gen)
+    W = random_weights(cfg, gen)
+    inputs = make_inputs(cfg, gen)
     trace = {}
     with torch.no_grad():
-        out = compute_loss(W, CONFIG, inputs, trace)
-        sampled = sample_actions(W, CONFIG, inputs, trace)
-        decoded = cosmos_decode(W, CONFIG, out["gen_pred"][0, :1], trace)
-    os.makedirs(OUT, exist_ok=True)
+        out = compute_loss(W, cfg, inputs, trace)
+        sampled = sample_actions(W, cfg, inputs, trace if with_sampling else None)
+        decoded = cosmos_decode(W, cfg, out["gen_pred"][0, :1], trace) if with_sampling else None
+    out_dir = os.path.join(OUT, "..", folder)
+    os.makedirs(out_dir, exist_ok=True)
     meta = {"format_version": FORMAT_VERSION, "script": "scripts/ref/model.py"}
     weights = dict(W)
     for side, name in ((ENC, "encoder.patcher"), (DEC, "decoder.unpatcher")):
         weights[f"{side}{name}.wavelets"] = torch.tensor([1 / math.sqrt(2)] * 2)
         weights[f"{side}{name}._arange"] = torch.arange(2, dtype=torch.int64)
-    save(os.path.join(OUT, "model.safetensors"), weights, meta)
-    save(os.path.join(OUT, "in.safetensors"), inputs, meta)
+    save(os.path.join(out_dir, "model.safetensors"), weights, meta)
+    save(os.path.join(out_dir, "in.safetensors"), inputs, meta)
     results = {k: out[k].reshape(-1) if out[k].ndim == 0 else out[k] for k in ("loss", "loss_action", "loss_gen", "v_t", "gen_pred")}
     results["actions_sampled"] = sampled
-    results["decode.image"] = decoded
-    results.update(trace)
-    save(os.path.join(OUT, "ref.safetensors"), {k: v.float().contiguous() for k, v in results.items()}, meta)
-    with open(os.path.join(OUT, "config.json"), "w") as f:
-        json.dump(CONFIG, f, indent=2)
-    print(f"loss {out['loss'].item():.6f} loss_action {out['loss_action'].item():.6f} loss_gen {out['loss_gen'].item():.6f}")
-    print(f"wrote {len(results)} reference tensors, {len(weights)} weights to {os.path.normpath(OUT)}")
+    if with_sampling:
+        results["decode.image"] = decoded
+        results.update(trace)
+    save(os.path.join(out_dir, "ref.safetensors"), {k: v.float().contiguous() for k, v in results.items()}, meta)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    print(f"{folder}: loss {out['loss'].item():.6f} loss_action {out['loss_action'].item():.6f} loss_gen {out['loss_gen'].item():.6f}")
+
+
+def main():
+    torch.manual_seed(0)
+    write_case(CONFIG, "parity", True)
+    write_case(QWEN2_TOWERS, "parity-qwen2", False)
 
 
 if __name__ == "__main__":

@@ -113,3 +113,20 @@ describe("model parity with the PyTorch reference", () => {
     await check("decode.image", cosmosDecode(params.cosmos, predicted, cfg));
   });
 });
+
+describe("model parity with Qwen2-style towers (the 2B blocks: qkv bias, no q/k norm, sqrt(D) embedding scale)", () => {
+  it("matches the losses, v_t, the foresight prediction and the sampled actions", async () => {
+    const dir = resolve(DIR, "..", "parity-qwen2");
+    const c = parseConfig(readFileSync(resolve(dir, "config.json"), "utf8")).config;
+    const p = await loadWeights(resolve(dir, "model.safetensors"), c);
+    const inputs = await loadFixture("model/parity-qwen2/in.safetensors", { script: SCRIPT });
+    const expected = await loadFixture("model/parity-qwen2/ref.safetensors", { script: SCRIPT });
+    const out = await runParity(p, new Map([...inputs.arrays]), c);
+    tree.dispose(p as never);
+    for (const name of ["loss", "loss_action", "loss_gen", "v_t", "gen_pred", "actions_sampled"]) {
+      const r = compareAllclose(out.get(name)!.data, expected.f32(name), TOL.model, `qwen2 ${name}`);
+      report.push(`${`qwen2 ${name}`.padEnd(28)} max abs ${r.maxAbs.toExponential(2)}  max rel ${r.maxRel.toExponential(2)}`);
+      expect(r.ok, r.message).toBe(true);
+    }
+  });
+});
