@@ -56,7 +56,7 @@ afterAll(() => {
 });
 
 describe("loadCheckpointPolicy", () => {
-  it("returns the served policy's actions (eager pipeline, same seed), cut to 30 of 50 scaled to the chunk", async () => {
+  it("returns the served policy's actions (eager jax-js pipeline, same seed) under ONNX Runtime, cut to 30 of 50 scaled", async () => {
     expect(ck.nActionSteps).toBe(10);
     expect(ck.imageSize).toBe(64);
     expect(ck.source.checkpoint?.files.map((f) => f.path).sort()).toEqual(["config.json", "model.safetensors", "robot.json", "stats.json", "vocabulary.json"]);
@@ -67,8 +67,20 @@ describe("loadCheckpointPolicy", () => {
       expect([mine.actions.horizon, mine.actions.dim]).toEqual([10, 6]);
       // Grippers are thresholded at 0.5: compare the joints closely and the gripper decisions exactly.
       const joints = (d: Float32Array) => Array.from(d).filter((_, i) => i % 6 !== 5);
-      expect(joints(mine.actions.data)).toBeAllclose(joints(theirs.actions.data), TOL.model, `actions at step ${step}`);
+      expect(joints(mine.actions.data)).toBeAllclose(joints(theirs.actions.data), TOL.engine, `actions at step ${step}`);
       expect(Array.from(mine.actions.data).filter((_, i) => i % 6 === 5)).toEqual(Array.from(theirs.actions.data).filter((_, i) => i % 6 === 5));
+    }
+  });
+
+  it("gives the same actions with the jax-js jit engine", async () => {
+    const jax = await loadCheckpointPolicy(dir, { seed: 3, engine: "jax" });
+    try {
+      const a = await jax.policy.infer(obs(0));
+      await ck.policy.reset();
+      const b = await ck.policy.infer(obs(0));
+      expect(Array.from(a.actions.data).filter((_, i) => i % 6 !== 5)).toBeAllclose(Array.from(b.actions.data).filter((_, i) => i % 6 !== 5), TOL.engine, "jax vs ort");
+    } finally {
+      jax.dispose();
     }
   });
 

@@ -1,7 +1,8 @@
-// A checkpoint as an evaluated policy: the served model pipeline with a jitted sampler, plus the imagined future.
+// A checkpoint as an evaluated policy: the served model pipeline with a compiled sampler, plus the imagined future.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Tensor, jit, keyFromSeed, np, random, toF32, tree } from "../../tensor/index.ts";
+import { type Tensor, fromF32, jit, keyFromSeed, np, random, toF32, tree } from "../../tensor/index.ts";
+import { compileOrt } from "../../tensor/compile/index.ts";
 import { CheckpointError } from "../../tensor/errors.ts";
 import { readNormStatsFile } from "../../data/norm-stats.ts";
 import { type ModelConfig, parseConfig } from "../../model/config.ts";
@@ -68,30 +69,66 @@ function toRgb(data: Float32Array, views: number, res: number): Uint8Array[] {
   });
 }
 
-/** The jitted model behind the served pipeline; remembers the last gen outputs for `imagined`. */
-function jittedModel(params: ModelParams, cfg: ModelConfig, tok: TextTokenizer, spec: RobotSpec) {
+/** How the sampler and the foresight decoder run: ONNX Runtime (weights baked, default) or jax-js jit. */
+export type EvalEngine = "ort" | "jax";
+
+/** The two compiled programs: the sampler (actions + gen outputs) and the imagination (gen outputs -> images). */
+interface Programs {
+  sample(obs: InferObservation, noise: Tensor): Promise<{ actions: Float32Array; genOut: Float32Array; genShape: readonly number[] }>;
+  imagine(genOut: Float32Array, genShape: readonly number[]): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+function ortPrograms(params: ModelParams, cfg: ModelConfig): Programs {
+  const sampler = compileOrt((obs: InferObservation, noise: Tensor) => sampleWithGen(params, obs, noise, cfg));
+  const imaginer = compileOrt((g: Tensor) => imagine(params, g, cfg));
+  return {
+    async sample(obs, noise) {
+      const out = await sampler(obs as never, noise);
+      return { actions: out.actions.data as Float32Array, genOut: out.genOut.data as Float32Array, genShape: out.genOut.shape };
+    },
+    async imagine(genOut, genShape) {
+      return (await imaginer({ dtype: "float32", shape: genShape, data: genOut })).data as Float32Array;
+    },
+    dispose: async () => void (await Promise.all([sampler.dispose(), imaginer.dispose()])),
+  };
+}
+
+function jaxPrograms(params: ModelParams, cfg: ModelConfig): Programs {
+  const sampler = jit((p: ModelParams, obs: InferObservation, noise: Tensor) => sampleWithGen(p, obs, noise, cfg));
+  const imaginer = jit((p: ModelParams, g: Tensor) => imagine(p, g, cfg));
+  return {
+    async sample(obs, noise) {
+      const out = sampler(tree.ref(params), obs, noise);
+      const genShape = out.genOut.shape;
+      return { actions: await toF32(out.actions), genOut: await toF32(out.genOut), genShape };
+    },
+    imagine: async (genOut, genShape) => toF32(imaginer(tree.ref(params), fromF32(genOut, genShape))),
+    dispose: async () => {},
+  };
+}
+
+/** The compiled model behind the served pipeline; remembers the last gen outputs for `imagined`. */
+function compiledModel(params: ModelParams, cfg: ModelConfig, tok: TextTokenizer, spec: RobotSpec, engine: EvalEngine) {
   const [H, A] = [cfg.chunk_size, cfg.max_action_dim];
-  const sampleJit = jit((p: ModelParams, obs: InferObservation, noise: Tensor) => sampleWithGen(p, obs, noise, cfg));
-  const imagineJit = jit((p: ModelParams, g: Tensor) => imagine(p, g, cfg));
-  let lastGen: Tensor | undefined;
+  const programs = engine === "ort" ? ortPrograms(params, cfg) : jaxPrograms(params, cfg);
+  let last: { genOut: Float32Array; genShape: readonly number[] } | undefined;
   const model: ActionModel = {
     views: cfg.n_views, imageSize: cfg.vision_config.image_size, chunk: H, maxStateDim: cfg.max_state_dim, maxActionDim: A,
     async sample(inputs, seed) {
-      const obs = modelObservation(cfg, inputs, tok);
-      const out = sampleJit(tree.ref(params), obs, random.normal(keyFromSeed(seed), [1, H, A]));
-      lastGen?.dispose();
-      lastGen = out.genOut;
-      return toF32(out.actions);
+      const out = await programs.sample(modelObservation(cfg, inputs, tok), random.normal(keyFromSeed(seed), [1, H, A]));
+      last = out;
+      return out.actions;
     },
     dispose() {
-      lastGen?.dispose();
+      void programs.dispose();
       tree.dispose(params);
     },
   };
   const res = cfg.cosmos_config.resolution;
   const imagined: ForesightFn = async () => {
-    if (!lastGen) throw new CheckpointError("foresight: call the policy first; the imagined frame comes from its last inference");
-    const rgb = toRgb(await toF32(imagineJit(tree.ref(params), lastGen.ref)), cfg.n_views, res);
+    if (!last) throw new CheckpointError("foresight: call the policy first; the imagined frame comes from its last inference");
+    const rgb = toRgb(await programs.imagine(last.genOut, last.genShape), cfg.n_views, res);
     const out: Record<string, CameraImage> = {};
     spec.cameras.forEach((cam, v) => {
       if (cam !== null) out[cam] = { data: rgb[v], height: res, width: res };
@@ -110,9 +147,10 @@ function readJson(path: string, what: string): Record<string, unknown> {
  * Loads a checkpoint folder (config.json, model.safetensors, robot.json, stats.json, tokenizer; see
  * src/serve/checkpoint.ts) as the policy the evaluator calls. The policy returns `nActionSteps` actions per
  * chunk (default: 30 of 50, scaled to the chunk), un-normalised, with grippers binarised as robot.json says.
- * Unlike the server's, the sampler here is jitted (one compiled trace per observation layout).
+ * Unlike the server's eager pipeline, the sampler here is compiled once: by default to ONNX Runtime with the
+ * weights baked in (about 50x faster than jax-js for the tiny config), or with jax-js jit (`engine: "jax"`).
  */
-export async function loadCheckpointPolicy(dir: string, opts: { nActionSteps?: number; seed?: number } = {}): Promise<CheckpointPolicy> {
+export async function loadCheckpointPolicy(dir: string, opts: { nActionSteps?: number; seed?: number; engine?: EvalEngine } = {}): Promise<CheckpointPolicy> {
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new CheckpointError(`${cfgPath}: missing (the model config)`, "pass a checkpoint folder written by internvla train");
   const { config } = parseConfig(readFileSync(cfgPath, "utf8"), cfgPath);
@@ -123,7 +161,7 @@ export async function loadCheckpointPolicy(dir: string, opts: { nActionSteps?: n
   const nActionSteps = opts.nActionSteps ?? defaultActionSteps(config.chunk_size);
   const spec = { ...spec0, inferHorizon: Math.min(nActionSteps, config.chunk_size) };
   const pin = await pinCheckpoint(dir);
-  const { model, imagined } = jittedModel(await loadWeights(join(dir, "model.safetensors"), config), config, loadTokenizer(dir, config), spec);
+  const { model, imagined } = compiledModel(await loadWeights(join(dir, "model.safetensors"), config), config, loadTokenizer(dir, config), spec, opts.engine ?? "ort");
   const provider = modelPolicy(model, spec, { state: stats.state, action: stats.action }, { seed: opts.seed ?? 0 });
   const imageSize = typeof robot.image_size === "number" ? robot.image_size : undefined;
   return {
