@@ -114,9 +114,12 @@ export class VideoReader {
   /** The next packet to send (decode order) and the first one sent since the last flush; null: flush first. */
   private next: EncodedPacket | null = null;
   private runStart = -1;
-  /** Presentation time (us) of the last frame the decoder gave back, and frames it gave ahead of a request. */
+  /**
+   * Presentation time (us) of the last frame the decoder gave back, and the frames kept from it: the last one
+   * asked for and any it gave ahead of a request (reordering codecs).
+   */
   private lastOut = -1n;
-  private readonly ahead = new Map<bigint, DecodedFrame>();
+  private readonly kept = new Map<bigint, DecodedFrame>();
 
   private constructor(
     readonly path: string, private readonly input: Input, private readonly track: InputVideoTrack,
@@ -185,7 +188,8 @@ export class VideoReader {
   /** Decodes the frame of `target`, continuing the current run when its key frame was already sent. */
   private async decodeAt(target: EncodedPacket): Promise<DecodedFrame> {
     const want = micros(target.timestamp);
-    const have = this.ahead.get(want);
+    for (const pts of this.kept.keys()) if (pts < want) this.kept.delete(pts);
+    const have = this.kept.get(want);
     if (have) return have;
     const key = await this.sink.getKeyPacket(target.timestamp);
     if (!key) throw new DatasetError(`${this.path}: no key frame at or before ${target.timestamp.toFixed(4)} s; the file is damaged`);
@@ -204,7 +208,7 @@ export class VideoReader {
 
   private restart(key: EncodedPacket): void {
     this.ctx.flushBuffers();
-    this.ahead.clear();
+    this.kept.clear();
     this.lastOut = -1n;
     this.next = key;
     this.runStart = key.sequenceNumber;
@@ -236,8 +240,8 @@ export class VideoReader {
         if (pts < want) continue;
         const ts = pts === want ? timestamp : Number(pts) / 1e6;
         const decoded = this.converter.convert(this.frame, ts, this.path);
+        this.kept.set(pts, decoded);
         if (pts === want) found = decoded;
-        else this.ahead.set(pts, decoded);
       } finally {
         this.frame.unref();
       }

@@ -5,7 +5,7 @@ import { DatasetError } from "../errors.ts";
 import { readJson, writeFileAtomic, writeJsonAtomic } from "../fs.ts";
 import { writeParquetFile } from "./parquet.ts";
 import { type FeatureStats, imageStats } from "./stats.ts";
-import { encodeVideo } from "./video.ts";
+import { type EncoderLock, encodeVideo } from "./video.ts";
 import { finalizeDataset, type StagedEpisode } from "./writer-finalize.ts";
 import {
   type EpisodeInput, type EpisodeRows, type WriterSpec, episodeColumns, episodeStats, hfFeaturesMeta, infoFeatures, validateEpisode,
@@ -26,15 +26,18 @@ export interface PreparedEpisode extends EpisodeRows {
   readonly imageStats: Record<string, FeatureStats>;
 }
 
-/** Validates an episode against `spec`, encodes its videos and takes their statistics (no file is written). */
-export function prepareEpisode(spec: WriterSpec, ep: EpisodeInput): PreparedEpisode {
+/**
+ * Validates an episode against `spec`, encodes its videos and takes their statistics (no file is written).
+ * Threads that prepare episodes at the same time must share one EncoderLock.
+ */
+export function prepareEpisode(spec: WriterSpec, ep: EpisodeInput, lock?: EncoderLock): PreparedEpisode {
   validateEpisode(spec, ep, "LeRobotWriter episode");
   const videos: Record<string, Uint8Array> = {};
   const stats: Record<string, FeatureStats> = {};
   for (const [key, f] of Object.entries(spec.features)) {
     if (f.dtype !== "video") continue;
     const [h, w] = f.shape;
-    videos[key] = encodeVideo(ep.frames[key], w, h, spec.fps, spec.videoCodec ?? "av1", `"${key}"`);
+    videos[key] = encodeVideo(ep.frames[key], w, h, spec.fps, spec.videoCodec ?? "av1", `"${key}"`, lock);
     stats[key] = imageStats(ep.frames[key], w, h);
   }
   return { task: ep.task, length: ep.length, vectors: ep.vectors, strings: ep.strings, videos, imageStats: stats };

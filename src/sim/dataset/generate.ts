@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { EncoderLock, ensureCodecs } from "../../data/lerobot/video.ts";
 import { LeRobotWriter, type WriterSpec } from "../../data/lerobot/writer.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 import { resolveImageSize, type EnvConfig } from "../env.ts";
@@ -155,7 +156,10 @@ interface Run {
 async function runWorkers(run: Run): Promise<boolean> {
   const { opts, progress } = run;
   const count = Math.max(1, Math.min(opts.workers ?? availableParallelism(), progress.target - progress.seeds.length));
-  const workers = await Promise.all(Array.from({ length: count }, () => startWorker()));
+  // Codec setup on this (main) thread quiets SVT-AV1 in the workers too (see ensureCodecs).
+  ensureCodecs();
+  const encodeLock = new EncoderLock();
+  const workers = await Promise.all(Array.from({ length: count }, () => startWorker(encodeLock)));
   const maxCandidates = progress.next + 4 * (progress.target - progress.seeds.length) + 20;
   const results = new Map<number, EpisodeResult>();
   let issued = progress.next;
@@ -200,8 +204,8 @@ async function runWorkers(run: Run): Promise<boolean> {
   return progress.seeds.length < progress.target;
 }
 
-function startWorker(): Promise<Worker> {
-  const w = new Worker(new URL("./worker-entry.mjs", import.meta.url));
+function startWorker(encodeLock: EncoderLock): Promise<Worker> {
+  const w = new Worker(new URL("./worker-entry.mjs", import.meta.url), { workerData: { encodeLock: encodeLock.buffer } });
   return new Promise((resolve, reject) => {
     const onReady = (m: WorkerReply): void => {
       if (m.type === "ready") {

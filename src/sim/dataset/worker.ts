@@ -1,6 +1,7 @@
 // Episode worker (one MuJoCo instance per thread): runs scripted episodes, encodes the successful ones' videos and
 // image statistics for the writer, and sends them back.
-import { parentPort } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
+import { EncoderLock } from "../../data/lerobot/video.ts";
 import { prepareEpisode, transferables } from "../../data/lerobot/writer.ts";
 import { runEpisode } from "../episode.ts";
 import { loadMujoco } from "../mujoco.ts";
@@ -11,6 +12,8 @@ import { type EpisodeJob, type EpisodeResult, type WorkerReply } from "./protoco
 const port = parentPort;
 if (!port) throw new Error("internal: sim/dataset/worker.ts must run in a worker thread");
 const mj = await loadMujoco();
+/** Shared by the run's workers: one video encoder at a time in the process (see EncoderLock). */
+const encodeLock = new EncoderLock((workerData as { encodeLock: SharedArrayBuffer }).encodeLock);
 
 function run(job: EpisodeJob): { result: EpisodeResult; transfer: ArrayBuffer[] } {
   const { config } = job;
@@ -25,7 +28,7 @@ function run(job: EpisodeJob): { result: EpisodeResult; transfer: ArrayBuffer[] 
     task: rec.instruction, length: rec.length,
     vectors: { "observation.state": rec.states, action: rec.actions },
     frames: Object.fromEntries(config.cameras.map((c) => [imageKey(c), rec.frames[c]])),
-  });
+  }, encodeLock);
   const seconds = { simulate: (t1 - t0) / 1000, encode: (performance.now() - t1) / 1000 };
   const frames = job.keepFrames ? rec.frames : undefined;
   const transfer = new Set([...transferables(prepared), ...Object.values(frames ?? {}).flatMap((fs) => fs.map((f) => f.buffer as ArrayBuffer))]);
