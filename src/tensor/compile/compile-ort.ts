@@ -21,6 +21,8 @@ export interface CompileOrtOptions {
   readonly bakeArgnums?: readonly number[];
   /** Called after each new signature is traced, lowered and loaded. */
   readonly onCompile?: (info: CompileInfo) => void;
+  /** Extra onnxruntime-node session options (e.g. enableProfiling), merged over the defaults. */
+  readonly sessionOptions?: ort.InferenceSession.SessionOptions;
 }
 
 export interface CompileInfo {
@@ -116,7 +118,8 @@ export function compileOrt<F extends (...args: never[]) => unknown>(fn: F, opts:
     const { leaves, structure, signature } = prepare(args);
     let entry = cache.get(signature);
     if (!entry) {
-      entry = build(fn, args, bake, structure, leaves, signature, threads);
+      const session = { ...sessionDefaults(threads), ...opts.sessionOptions };
+      entry = build(fn, args, bake, structure, leaves, signature, session);
       cache.set(signature, entry);
       entry.then((e) => opts.onCompile?.(e.info), () => cache.delete(signature));
     }
@@ -148,7 +151,7 @@ async function build(
   structure: readonly unknown[],
   leaves: readonly Leaf[],
   signature: string,
-  threads: number,
+  sessionOptions: ort.InferenceSession.SessionOptions,
 ): Promise<Entry> {
   const t0 = performance.now();
   const baked = await Promise.all(args.map((a, i) => (bake.has(i) ? bakeArg(a) : undefined)));
@@ -168,16 +171,15 @@ async function build(
   const t1 = performance.now();
   const program = lowerJaxpr(jaxpr, consts);
   const t2 = performance.now();
-  const session = await ort.InferenceSession.create(program.model, {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: "sequential",
-    graphOptimizationLevel: "all",
-  });
+  const session = await ort.InferenceSession.create(program.model, sessionOptions);
   const t3 = performance.now();
   const info = { signature, traceMs: t1 - t0, lowerMs: t2 - t1, loadMs: t3 - t2, program };
   const constMap = new Map(jaxpr.inBinders.slice(0, consts.length).map((v, i) => [v, consts[i]] as const));
   return { info, session, consts: constMap, inBinders: jaxpr.inBinders.slice(consts.length), treedef };
+}
+
+function sessionDefaults(threads: number): ort.InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
 }
 
 /** A baked argument as engine Tensors (HostTensor leaves are uploaded; Tensor leaves are borrowed). */

@@ -50,12 +50,15 @@ export function allocHost(dtype: HostDType, shape: readonly number[]): HostTenso
   return { dtype, shape: [...shape], data: new CTOR[dtype](numelOf(shape)) };
 }
 
-/** Reads an engine Tensor (consumed) into a HostTensor (bool becomes Uint8Array, as ONNX Runtime wants). */
+/**
+ * Reads an engine Tensor (consumed) into a HostTensor (bool becomes Uint8Array, as ONNX Runtime wants). Reads on
+ * the main thread (dataSync): an intermittent hang was seen with many concurrent worker-pool reads under load.
+ */
 export async function toHost(x: Tensor): Promise<HostTensor> {
   const dtype = String(x.dtype) as HostDType;
   const shape = [...x.shape];
   if (!(dtype in CTOR)) throw new InternvlaError(`toHost: dtype ${dtype} is not supported; expected one of ${Object.keys(CTOR).join(", ")}`);
-  const data = await x.data();
+  const data = x.dataSync();
   if (dtype === "bool") return { dtype, shape, data: Uint8Array.from(data as Int32Array) };
   return { dtype, shape, data: data as HostData };
 }
