@@ -5,7 +5,7 @@ import { presetConfig, tokenLayout, type ModelConfig } from "../../src/model/con
 import { inferLayout, trainPositionsAndMask, type HostMasks } from "../../src/model/layout.ts";
 import { initModel } from "../../src/model/params.ts";
 import { type ModelParams } from "../../src/model/types.ts";
-import { rand, rng } from "./harness.ts";
+import { rand, rng } from "./inputs.ts";
 
 export const TINY: ModelConfig = presetConfig("tiny");
 

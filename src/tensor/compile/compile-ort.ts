@@ -1,15 +1,15 @@
 // compileOrt: like `jit`, but the traced program runs in onnxruntime-node (CPU EP), one loaded session per signature.
 import os from "node:os";
 import * as ort from "onnxruntime-node";
-import { InternvlaError } from "../errors.ts";
-import { type Jaxpr, type JsTreeDef, makeJaxpr, type Tensor, tree } from "../index.ts";
+import { type JsTreeDef, type Tensor, tree } from "../index.ts";
 import { fromHost, type HostTensor, isHostTensor, toHost } from "./host.ts";
 import { type LoweredProgram, lowerJaxpr } from "./lower.ts";
 import { evalHostEqn } from "./prologue.ts";
 import { type JVar } from "./rule.ts";
+import { type Leaf, type Signature, signatureOf, traceFn } from "./trace.ts";
 
 /** A leaf a compiled function accepts: an engine Tensor (consumed, like any call) or a host array (borrowed). */
-export type OrtInput = Tensor | HostTensor;
+export type OrtInput = Leaf;
 
 /** Replaces the Tensor leaves of a pytree type by `B`. */
 export type MapLeaves<T, B> = T extends Tensor ? B : T extends object ? { [K in keyof T]: MapLeaves<T[K], B> } : T;
@@ -51,50 +51,6 @@ interface Entry {
   readonly treedef: JsTreeDef;
 }
 
-/** Abstract leaf for tracing: jax-js treats class instances with shape/dtype as avals. */
-class Aval {
-  constructor(
-    readonly shape: number[],
-    readonly dtype: string,
-    readonly weakType = false,
-  ) {}
-}
-
-type Leaf = OrtInput;
-type Tree = Leaf | readonly Tree[] | { readonly [k: string]: Tree };
-
-function isLeaf(x: unknown): x is Leaf {
-  return isHostTensor(x) || (typeof x === "object" && x !== null && !Array.isArray(x) && x.constructor !== Object);
-}
-
-/** Flattens in jax-js's order (arrays by index, objects by key order) with HostTensor as a leaf. */
-function flattenArgs(x: unknown, leaves: Leaf[], where: string): unknown {
-  if (isLeaf(x)) return leaves.push(x), null;
-  if (Array.isArray(x)) return x.map((c, i) => flattenArgs(c, leaves, `${where}[${i}]`));
-  if (typeof x === "object" && x !== null) {
-    return Object.fromEntries(Object.entries(x).map(([k, c]) => [k, flattenArgs(c, leaves, `${where}.${k}`)]));
-  }
-  throw new InternvlaError(`compileOrt: ${where} is ${String(x)}; expected a Tensor, a HostTensor, or arrays/objects of them`);
-}
-
-/** Rebuilds a structure from flattenArgs, filling leaves in order. */
-function fill(structure: unknown, it: Iterator<unknown>): unknown {
-  if (structure === null) return it.next().value;
-  if (Array.isArray(structure)) return structure.map((c) => fill(c, it));
-  return Object.fromEntries(Object.entries(structure as object).map(([k, c]) => [k, fill(c, it)]));
-}
-
-const dtypeOf = (x: Leaf) => String(x.dtype);
-const shapeOf = (x: Leaf) => [...x.shape];
-
-const objectIds = new WeakMap<object, number>();
-let nextId = 0;
-function idOf(x: object): number {
-  let id = objectIds.get(x);
-  if (id === undefined) objectIds.set(x, (id = nextId++));
-  return id;
-}
-
 /**
  * Compiles `fn` (a pure function of Tensor pytrees, as for `jit`) to ONNX and runs it in onnxruntime-node. Each new
  * signature (argument structure, shapes, dtypes, baked-argument identity) is traced with makeJaxpr, lowered and
@@ -106,24 +62,16 @@ export function compileOrt<F extends (...args: never[]) => unknown>(fn: F, opts:
   const bake = new Set(opts.bakeArgnums ?? []);
   const threads = opts.threads ?? os.availableParallelism();
 
-  const prepare = (args: readonly unknown[]) => {
-    const leaves: Leaf[] = [];
-    const structure = args.map((a, i) => (bake.has(i) ? undefined : flattenArgs(a, leaves, `argument ${i}`)));
-    const bakedIds = args.flatMap((a, i) => (bake.has(i) ? [idOf(a as object)] : []));
-    const signature = JSON.stringify([structure, leaves.map((l) => [dtypeOf(l), shapeOf(l)]), bakedIds]);
-    return { leaves, structure, signature };
-  };
-
   const entryFor = (args: readonly unknown[]) => {
-    const { leaves, structure, signature } = prepare(args);
-    let entry = cache.get(signature);
+    const sig = signatureOf(args, bake);
+    let entry = cache.get(sig.signature);
     if (!entry) {
       const session = { ...sessionDefaults(threads), ...opts.sessionOptions };
-      entry = build(fn, args, bake, structure, leaves, signature, session);
-      cache.set(signature, entry);
-      entry.then((e) => opts.onCompile?.(e.info), () => cache.delete(signature));
+      entry = build(fn, args, sig, session);
+      cache.set(sig.signature, entry);
+      entry.then((e) => opts.onCompile?.(e.info), () => cache.delete(sig.signature));
     }
-    return { entry, leaves };
+    return { entry, leaves: sig.leaves };
   };
 
   const run = async (args: readonly unknown[], asTensors: boolean) => {
@@ -144,49 +92,21 @@ export function compileOrt<F extends (...args: never[]) => unknown>(fn: F, opts:
   return compiled as unknown as CompiledOrt<F>;
 }
 
-async function build(
-  fn: (...args: never[]) => unknown,
-  args: readonly unknown[],
-  bake: ReadonlySet<number>,
-  structure: readonly unknown[],
-  leaves: readonly Leaf[],
-  signature: string,
-  sessionOptions: ort.InferenceSession.SessionOptions,
-): Promise<Entry> {
-  const t0 = performance.now();
-  const baked = await Promise.all(args.map((a, i) => (bake.has(i) ? bakeArg(a) : undefined)));
-  const avals = leaves.map((l) => new Aval(shapeOf(l), dtypeOf(l)));
-  const it = avals[Symbol.iterator]();
-  const traceArgs = structure.map((s, i) => (bake.has(i) ? baked[i] : fill(s, it)));
-  const { jaxpr: closed, treedef } = makeJaxpr((...a: unknown[]) => fn(...(a as never[])) as never)(...(traceArgs as never[]));
-  let jaxpr: Jaxpr;
-  let consts: HostTensor[];
-  try {
-    jaxpr = closed.jaxpr.flatten().simplify();
-    consts = await Promise.all(closed.consts.map((c) => toHost((c as Tensor).ref)));
-  } finally {
-    closed.dispose();
-    for (const b of baked) if (b !== undefined) tree.dispose(b as never);
-  }
+async function build(fn: (...args: never[]) => unknown, args: readonly unknown[], sig: Signature, sessionOptions: ort.InferenceSession.SessionOptions): Promise<Entry> {
+  const traced = await traceFn(fn, args, sig);
   const t1 = performance.now();
-  const program = lowerJaxpr(jaxpr, consts);
+  const program = lowerJaxpr(traced.jaxpr, traced.consts, sig.names);
   const t2 = performance.now();
   const session = await ort.InferenceSession.create(program.model, sessionOptions);
   const t3 = performance.now();
-  const info = { signature, traceMs: t1 - t0, lowerMs: t2 - t1, loadMs: t3 - t2, program };
+  const info = { signature: sig.signature, traceMs: traced.traceMs, lowerMs: t2 - t1, loadMs: t3 - t2, program };
+  const { jaxpr, consts } = traced;
   const constMap = new Map(jaxpr.inBinders.slice(0, consts.length).map((v, i) => [v, consts[i]] as const));
-  return { info, session, consts: constMap, inBinders: jaxpr.inBinders.slice(consts.length), treedef };
+  return { info, session, consts: constMap, inBinders: jaxpr.inBinders.slice(consts.length), treedef: traced.treedef };
 }
 
 function sessionDefaults(threads: number): ort.InferenceSession.SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
-}
-
-/** A baked argument as engine Tensors (HostTensor leaves are uploaded; Tensor leaves are borrowed). */
-async function bakeArg(a: unknown): Promise<unknown> {
-  const leaves: Leaf[] = [];
-  const s = flattenArgs(a, leaves, "baked argument");
-  return fill(s, leaves.map((l) => (isHostTensor(l) ? fromHost(l) : (l as Tensor).ref))[Symbol.iterator]());
 }
 
 const ORT_TYPE = { float32: "float32", float64: "float64", int32: "int32", uint32: "uint32", bool: "bool" } as const;

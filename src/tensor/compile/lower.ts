@@ -44,12 +44,12 @@ export interface LoweredProgram {
 
 /**
  * Lowers `jaxpr` (already flattened, no nested jit). The first `consts.length` in-binders are constants baked as
- * initializers; the rest are the function's flattened arguments.
+ * initializers; the rest are the function's flattened arguments, named `inputNames` (default in0, in1, ...).
  */
 /** uint32 arguments feed the key prologue; they become graph inputs only if the graph reads them. */
 const onHostInput = (v: JVar) => v.aval.dtype === "uint32";
 
-export function lowerJaxpr(jaxpr: Jaxpr, consts: readonly HostTensor[]): LoweredProgram {
+export function lowerJaxpr(jaxpr: Jaxpr, consts: readonly HostTensor[], inputNames?: readonly string[], outputNames?: readonly string[]): LoweredProgram {
   const g = new GraphBuilder();
   const args = jaxpr.inBinders.slice(consts.length);
   const { host, device } = partitionHost(args, jaxpr.eqns);
@@ -64,7 +64,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, consts: readonly HostTensor[]): Lowered
     const dtype = elemType(v.aval.dtype, "input");
     const info = { shape: v.aval.shape, dtype };
     const c = constOf.get(v);
-    const name = c ? g.constant(info, c.data) : g.input(hostOut.has(v) ? `key${feeds.length}` : `in${args.indexOf(v)}`, info);
+    const name = c ? g.constant(info, c.data) : g.input(hostOut.has(v) ? `key${feeds.length}` : inputNames?.[args.indexOf(v)] ?? `in${args.indexOf(v)}`, info);
     if (!c) feeds.push({ name, source: v, info });
     const value = fresh(name, v.aval.shape, v.aval.shape, dtype);
     env.set(v, value);
@@ -89,7 +89,7 @@ export function lowerJaxpr(jaxpr: Jaxpr, consts: readonly HostTensor[]): Lowered
   };
   for (const eqn of device) lowerEqn(ctx, eqn, env);
   const onHost = new Set<JVar>([...jaxpr.inBinders, ...host.flatMap((e) => e.outBinders)]);
-  const outputs = jaxpr.outs.map((a, i) => outSpec(g, a, i, env, onHost));
+  const outputs = jaxpr.outs.map((a, i) => outSpec(g, a, outputNames?.[i] ?? `out${i}`, env, onHost));
   return { model: g.encode(), feeds, outputs, host, stats: g.stats() };
 }
 
@@ -104,12 +104,11 @@ function lowerEqn(ctx: LowerCtx, eqn: JaxprEqn, env: Map<JVar, Value>): void {
   });
 }
 
-function outSpec(g: GraphBuilder, a: Atom, i: number, env: Map<JVar, Value>, onHost: Set<JVar>): OutSpec {
+function outSpec(g: GraphBuilder, a: Atom, name: string, env: Map<JVar, Value>, onHost: Set<JVar>): OutSpec {
   if (isLit(a)) return { kind: "literal", value: a.value, dtype: elemType(a.aval.dtype, "output") };
   const v = a as JVar;
   const value = env.get(v);
   if (onHost.has(v) || value === undefined) return { kind: "var", source: v };
-  const name = `out${i}`;
   g.output(name, materialize(g, expandAll(g, value, "graph output is a broadcast")));
   return { kind: "graph", name };
 }
