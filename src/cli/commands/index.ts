@@ -2,6 +2,7 @@
 import { type Command } from "../command.ts";
 import { convertCommand } from "./convert.ts";
 import { evalCommand } from "./eval.ts";
+import { exportCommand } from "./export.ts";
 import { generateCommand } from "./generate.ts";
 import { inspectCommand } from "./inspect.ts";
 import { parityCommand } from "./parity.ts";
@@ -9,4 +10,4 @@ import { renderCommand } from "./render.ts";
 import { serveCommand } from "./serve.ts";
 import { statsCommand } from "./stats.ts";
 
-export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, evalCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, evalCommand, exportCommand];
