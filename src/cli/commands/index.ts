@@ -9,5 +9,7 @@ import { parityCommand } from "./parity.ts";
 import { renderCommand } from "./render.ts";
 import { serveCommand } from "./serve.ts";
 import { statsCommand } from "./stats.ts";
+import { trainCommand } from "./train.ts";
+import { trainTokenizerCommand } from "./train-tokenizer.ts";
 
-export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, evalCommand, exportCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, trainTokenizerCommand, trainCommand, evalCommand, exportCommand];
