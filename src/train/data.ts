@@ -42,18 +42,15 @@ function generateCommand(root: string, g: GenerateHint): string {
   return `internvla generate --task ${g.task} --robot ${g.robot} --episodes ${g.episodes}${opt("level", g.level)}${opt("seed", g.seed)}${opt("size", g.size)} --out ${root}`;
 }
 
-/** Refuses a root that is not a complete LeRobot dataset, naming the command that makes it when known. */
-function checkDataset(root: string, where: string, hint?: GenerateHint): void {
+/** Why `root` is not a usable dataset and the command that makes it (when known), or undefined when it is fine. */
+function datasetProblem(root: string, hint?: GenerateHint): { problem: string; fix?: string } | undefined {
   const make = hint ? generateCommand(root, hint) : undefined;
-  if (existsSync(join(root, "meta", "PARTIAL"))) {
-    throw new DatasetError(`${where}: ${root} is a partial dataset (meta/PARTIAL)`, make ? `complete it: ${make} --resume` : "complete it with --resume");
-  }
-  if (!existsSync(join(root, "meta", "info.json"))) {
-    throw new DatasetError(`${where}: ${root} is not a LeRobot dataset (no meta/info.json)`, make ? `generate it: ${make}` : "pass a dataset folder or a mixture JSON file");
-  }
+  if (existsSync(join(root, "meta", "PARTIAL"))) return { problem: `${root} is a partial dataset (meta/PARTIAL)`, fix: make ? `${make} --resume` : undefined };
+  if (!existsSync(join(root, "meta", "info.json"))) return { problem: `${root} is not a LeRobot dataset (no meta/info.json)`, fix: make };
+  return undefined;
 }
 
-/** A mixture file's text as groups with absolute roots (checked to be complete datasets). */
+/** A mixture file's text as groups with absolute roots; every unusable dataset is reported at once. */
 export function parseMixture(text: string, file: string): PipelineGroup[] {
   let raw: MixtureFile;
   try {
@@ -64,26 +61,37 @@ export function parseMixture(text: string, file: string): PipelineGroup[] {
   if (raw.format !== undefined && raw.format !== MIXTURE_FORMAT) throw new ConfigError(`${file}: format must be "${MIXTURE_FORMAT}", got ${JSON.stringify(raw.format)}`);
   if (!Array.isArray(raw.groups) || raw.groups.length === 0) throw new ConfigError(`${file}: "groups" must list at least one group of datasets`);
   const base = dirname(resolve(file));
-  return raw.groups.map((g, gi) => {
+  const problems: { problem: string; fix?: string }[] = [];
+  const groups = raw.groups.map((g, gi) => {
     if (typeof g.name !== "string" || !(g.weight >= 0) || !Array.isArray(g.sources) || g.sources.length === 0) {
       throw new ConfigError(`${file}: groups[${gi}] needs a name, a weight >= 0 and a non-empty "sources" list`);
     }
     const sources = g.sources.map((s: MixtureSource, si: number) => {
       if (typeof s.root !== "string") throw new ConfigError(`${file}: groups[${gi}].sources[${si}] needs a "root" (a dataset folder)`);
       const root = isAbsolute(s.root) ? s.root : join(base, s.root);
-      checkDataset(root, `${file}: groups[${gi}].sources[${si}]`, s.generate);
+      const p = datasetProblem(root, s.generate);
+      if (p) problems.push(p);
       const { generate: _g, ...rest } = s;
       return { ...rest, root };
     });
     return { name: g.name, weight: g.weight, gamma: g.gamma, sources };
   });
+  if (problems.length > 0) {
+    const fixes = problems.filter((p) => p.fix).map((p) => `  ${p.fix}`);
+    throw new DatasetError(
+      `${file}: ${problems.length} dataset(s) missing or incomplete:\n${problems.map((p) => `  ${p.problem}`).join("\n")}`,
+      fixes.length > 0 ? `make them with:\n${fixes.join("\n")}` : undefined,
+    );
+  }
+  return groups;
 }
 
 /** `--data`: one dataset folder (a single group) or a mixture JSON file. */
 export function readDataArgument(arg: string, where: string): PipelineGroup[] {
   if (!existsSync(arg)) throw new ConfigError(`${where}: --data ${arg} does not exist`, "pass a LeRobot dataset folder or a mixture file (configs/pretrain-mixture.json)");
   if (statSync(arg).isDirectory()) {
-    checkDataset(arg, where);
+    const p = datasetProblem(arg);
+    if (p) throw new DatasetError(`${where}: ${p.problem}`, "pass a LeRobot dataset folder (internvla generate writes one) or a mixture file");
     return [{ name: basename(resolve(arg)), weight: 1, sources: [{ root: resolve(arg) }] }];
   }
   return parseMixture(readFileSync(arg, "utf8"), arg);

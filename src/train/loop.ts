@@ -37,6 +37,8 @@ export interface TrainRunOptions {
   readonly textTokenizer?: string;
   /** Aborting saves a checkpoint at the current step and stops. */
   readonly signal?: AbortSignal;
+  /** Called once set up, before the first step (a resumed run starts at `startStep`). */
+  readonly onStart?: (info: { readonly startStep: number; readonly steps: number; readonly config: TrainConfig }) => void;
   readonly onProgress?: (p: StepLog) => void;
   readonly onLog?: (message: string) => void;
 }
@@ -184,6 +186,7 @@ export async function train(opts: TrainRunOptions): Promise<TrainSummary> {
     };
     return saveCheckpoint(opts.out, ck, cfg.checkpoint.keep);
   };
+  opts.onStart?.({ startStep: run.startStep, steps: cfg.train.steps, config: cfg });
   let step = run.startStep;
   let last: StepLog | undefined;
   let checkpoint = run.startStep > 0 ? latestCheckpointDir(opts.out)! : "";

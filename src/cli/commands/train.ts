@@ -67,15 +67,19 @@ DIR/latest names the newest complete one. A killed run loses at most the steps s
     };
     process.on("SIGINT", onSigint);
     let bar: ReturnType<typeof progressBar> | undefined;
+    let start = 0;
     try {
       const summary = await train({
         config, overrides, data: String(f.data), out: String(f.out), resume: Boolean(f.resume),
         initFrom: f["init-from"] as string | undefined, tokenizer: f.tokenizer as string | undefined, textTokenizer: f["text-tokenizer"] as string | undefined,
         signal: controller.signal,
         onLog: (m) => io.err(`${m}\n`),
+        onStart: (s) => {
+          start = s.startStep;
+          bar = progressBar(io, start > 0 ? `train (from step ${start})` : "train", s.steps - start, "step");
+        },
         onProgress: (p) => {
-          bar ??= progressBar(io, "train", p.steps, "step");
-          bar.update(p.step, `loss ${p.loss.toFixed(4)} (act ${p.loss_action.toFixed(4)} gen ${p.loss_gen.toFixed(4)}) gnorm ${p.grad_norm.toFixed(3)} lr ${p.lr.toExponential(2)} ${p.samples_per_s.toFixed(1)} samples/s`);
+          bar?.update(p.step - start, `loss ${p.loss.toFixed(4)} (act ${p.loss_action.toFixed(4)} gen ${p.loss_gen.toFixed(4)}) gnorm ${p.grad_norm.toFixed(3)} lr ${p.lr.toExponential(2)} ${p.samples_per_s.toFixed(1)} samples/s`);
         },
       });
       if (summary.interrupted) {
