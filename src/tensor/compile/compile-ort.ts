@@ -2,6 +2,7 @@
 import os from "node:os";
 import * as ort from "onnxruntime-node";
 import { type JsTreeDef, type Tensor, tree } from "../index.ts";
+import { batchElementwise } from "./batch.ts";
 import { fromHost, type HostTensor, isHostTensor, toHost } from "./host.ts";
 import { type LoweredProgram, lowerJaxpr } from "./lower.ts";
 import { evalHostEqn } from "./prologue.ts";
@@ -95,7 +96,7 @@ export function compileOrt<F extends (...args: never[]) => unknown>(fn: F, opts:
 async function build(fn: (...args: never[]) => unknown, args: readonly unknown[], sig: Signature, sessionOptions: ort.InferenceSession.SessionOptions): Promise<Entry> {
   const traced = await traceFn(fn, args, sig);
   const t1 = performance.now();
-  const program = lowerJaxpr(traced.jaxpr, traced.consts, sig.names);
+  const program = lowerJaxpr(batchElementwise(traced.jaxpr), traced.consts, sig.names);
   const t2 = performance.now();
   const session = await ort.InferenceSession.create(program.model, sessionOptions);
   const t3 = performance.now();
