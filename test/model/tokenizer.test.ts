@@ -1,6 +1,6 @@
 // Tokenizers: the built-in vocabulary round-trips any text, a byte-level BPE tokenizer.json runs raw (no specials), prefix layout.
 import { describe, expect, it } from "vitest";
-import { presetConfig } from "../../src/model/config.ts";
+import { presetConfig, tokenLayout } from "../../src/model/config.ts";
 import { checkTokenLayout } from "../../src/model/layout.ts";
 import { buildPrefix, builtinTokenizer, hfTokenizer, trainVocabulary } from "../../src/model/tokenizer.ts";
 
@@ -60,7 +60,7 @@ describe("prefix builder", () => {
     const tok = builtinTokenizer(cfg.text_config.vocab_size);
     const { ids, mask } = buildPrefix(tok, "pick up the red cube", [1, 0, 1], cfg);
     checkTokenLayout({ batch: 1, tokenIds: ids, tokenMask: mask, imageMasks: [1, 0, 1] }, cfg);
-    const per = 18;
+    const per = tokenLayout(cfg).imageTokens + 2;
     expect(Array.from(mask.slice(per, 2 * per)).every((m) => m === 0)).toBe(true);
     expect(Array.from(mask.slice(3 * per))).toEqual([1, 1, 1, 1, 1, ...Array(cfg.n_text_tokens - 5).fill(0)]);
     expect(tok.decode(Array.from(ids.slice(3 * per, 3 * per + 5)))).toBe("pick up the red cube");
