@@ -40,13 +40,14 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
       await runCli(io, ["train-tokenizer", "--data", dataArgument(req.datasets, req.out), "--out", req.out, `--steps=${req.stage.steps}`, `--seed=${req.seed}`, ...req.stage.args]);
     },
     async trainPolicy(req) {
-      const { dataArgument, latestCheckpoint } = await import("../../train/eval/train-adapter.ts");
+      const { dataArgument } = await import("../../train/eval/train-adapter.ts");
+      const { checkpointFolder } = await import("../../train/setup.ts");
       const init = req.initFrom ? ["--init-from", req.initFrom] : [];
       await runCli(io, [
         "train", "--config", req.model.preset, "--data", dataArgument(req.datasets, req.out), "--out", req.out, "--tokenizer", req.tokenizer,
         `--steps=${req.stage.steps}`, `--seed=${req.seed}`, ...init, ...req.model.args, ...req.stage.args,
       ]);
-      return latestCheckpoint(req.out);
+      return checkpointFolder(req.out);
     },
     async evaluate(req) {
       const { runEvaluation, saveEvaluation } = await import("../../train/eval/run.ts");

@@ -20,6 +20,7 @@ import { type CameraImage, type Policy } from "../../serve/policy.ts";
 import { type ForesightFn } from "./episode.ts";
 import { defaultActionSteps } from "./evaluate.ts";
 import { type PolicySource, pinCheckpoint } from "./results.ts";
+import { checkpointFolder } from "../setup.ts";
 
 export interface CheckpointPolicy {
   readonly policy: Policy;
@@ -144,13 +145,14 @@ function readJson(path: string, what: string): Record<string, unknown> {
 }
 
 /**
- * Loads a checkpoint folder (config.json, model.safetensors, robot.json, stats.json, tokenizer; see
+ * Loads a checkpoint folder, or a run folder's latest checkpoint (config.json, model.safetensors, robot.json, stats.json, tokenizer; see
  * src/serve/checkpoint.ts) as the policy the evaluator calls. The policy returns `nActionSteps` actions per
  * chunk (default: 30 of 50, scaled to the chunk), un-normalised, with grippers binarised as robot.json says.
  * Unlike the server's eager pipeline, the sampler here is compiled once: by default to ONNX Runtime with the
  * weights baked in (about 50x faster than jax-js for the tiny config), or with jax-js jit (`engine: "jax"`).
  */
-export async function loadCheckpointPolicy(dir: string, opts: { nActionSteps?: number; seed?: number; engine?: EvalEngine } = {}): Promise<CheckpointPolicy> {
+export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: number; seed?: number; engine?: EvalEngine } = {}): Promise<CheckpointPolicy> {
+  const dir = checkpointFolder(path);
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new CheckpointError(`${cfgPath}: missing (the model config)`, "pass a checkpoint folder written by internvla train");
   const { config } = parseConfig(readFileSync(cfgPath, "utf8"), cfgPath);

@@ -13,7 +13,7 @@ export interface TrainingLog {
 }
 
 /** Fields that are axes or bookkeeping, never plotted on their own. */
-const NOT_PLOTTED = new Set(["step", "epoch", "time", "elapsed_s", "wall_s", "timestamp"]);
+const NOT_PLOTTED = new Set(["step", "steps", "epoch", "time", "elapsed_s", "wall_s", "timestamp"]);
 
 /**
  * Reads a metrics.jsonl file: one JSON object per line with a numeric `step`; other numeric fields are kept,
