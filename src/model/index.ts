@@ -1,7 +1,7 @@
 // The InternVLA-A1 model: configs, parameters in official names, the policy entry points, tokenizers.
 export { PRESETS, parseConfig, presetConfig, tokenLayout, validateConfig, type CosmosConfig, type ModelConfig, type TextConfig, type TowerConfig, type VisionConfig } from "./config.ts";
 export { countParams, initModel, paramTable, type ParamEntry } from "./params.ts";
-export { checkCheckpoint, loadWeights, saveWeights, streamWeights, type CheckpointReport } from "./weights.ts";
+export { checkCheckpoint, loadCheckpoint, loadWeights, saveWeights, streamWeights, type CheckpointReport } from "./weights.ts";
 export { MASK_VALUE, att2dMask, checkTokenLayout, inferLayout, ropeIndexRow, trainPositionsAndMask, type HostMasks } from "./layout.ts";
 export { eulerSchedule, interpolate, sampleNoiseAndTime, sampleTime, timeEmbedding } from "./flow.ts";
 export { cosmosDecode, cosmosEncode, encodeFrames } from "./cosmos.ts";

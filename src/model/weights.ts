@@ -1,9 +1,11 @@
 // Checkpoints in official names: streaming load with a full report of every problem, and save (same names and order).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { CheckpointError, fmtShape } from "../tensor/errors.ts";
 import { fromF32, toF32, tree, type Tensor } from "../tensor/index.ts";
 import { SafetensorsReader } from "../tensor/safetensors.ts";
 import { SafetensorsWriter, type TensorSpec } from "../tensor/safetensors-writer.ts";
-import { type ModelConfig } from "./config.ts";
+import { parseConfig, type ModelConfig } from "./config.ts";
 import { EMBED_ALIAS, EMBED_NAME, getPath, paramTable, setPath, type ParamEntry } from "./params.ts";
 import { type ModelParams } from "./types.ts";
 
@@ -122,4 +124,19 @@ export async function saveWeights(path: string, params: ModelParams, cfg: ModelC
     throw err;
   }
   await w.close();
+}
+
+/**
+ * A checkpoint folder: `dir/config.json` (ours, or an official LeRobot one; see `parseConfig`) and
+ * `dir/model.safetensors` in official names. Returns the config, the loaded parameters and the config keys
+ * that were ignored.
+ */
+export async function loadCheckpoint(
+  dir: string,
+  opts: { onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ config: ModelConfig; params: ModelParams; ignored: string[] }> {
+  const cfgPath = join(dir, "config.json");
+  const { config, ignored } = parseConfig(await readFile(cfgPath, "utf8"), cfgPath);
+  const params = await loadWeights(join(dir, "model.safetensors"), config, opts);
+  return { config, params, ignored };
 }

@@ -39,27 +39,21 @@ Outputs (float32):
   ],
   async run(args, io) {
     if (args.positionals.length > 0) throw new ConfigError(`internvla parity: unexpected argument "${args.positionals[0]}"`, "see internvla parity --help");
-    const { readFile } = await import("node:fs/promises");
-    const { join } = await import("node:path");
     const { initEngine } = await import("../../tensor/index.ts");
     const { withSafetensors } = await import("../../tensor/safetensors.ts");
     const { saveSafetensors } = await import("../../tensor/safetensors-writer.ts");
-    const { parseConfig } = await import("../../model/config.ts");
-    const { loadWeights } = await import("../../model/weights.ts");
+    const { loadCheckpoint } = await import("../../model/weights.ts");
     const { PARITY_OUTPUTS, runParity } = await import("../../model/parity.ts");
     await initEngine();
-    const dir = String(args.flags.checkpoint);
-    const cfgPath = join(dir, "config.json");
-    const { config, ignored } = parseConfig(await readFile(cfgPath, "utf8"), cfgPath);
-    if (ignored.length > 0) io.err(`parity: ignored config keys: ${ignored.join(", ")}\n`);
     let bar: ReturnType<typeof progressBar> | undefined;
-    const params = await loadWeights(join(dir, "model.safetensors"), config, {
+    const { config, params, ignored } = await loadCheckpoint(String(args.flags.checkpoint), {
       onProgress: (done, total) => {
         bar ??= progressBar(io, "load", total, "tensor");
         bar.update(done);
       },
     });
     bar?.finish();
+    if (ignored.length > 0) io.err(`parity: ignored config keys: ${ignored.join(", ")}\n`);
     const inputs = await withSafetensors(String(args.flags.inputs), async (r) => {
       const m = new Map<string, { data: Float32Array; shape: readonly number[] }>();
       for (const n of r.names()) m.set(n, { data: await r.readF32(n), shape: r.info(n).shape });
