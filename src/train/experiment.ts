@@ -20,6 +20,22 @@ export interface DataSpec {
   readonly seed: number;
 }
 
+/** One level of the data pyramid: drawn by weight; its datasets in proportion to frames^gamma (the trainer's mixture). */
+export interface DataGroup {
+  readonly name: string;
+  readonly weight: number;
+  readonly gamma: number;
+  readonly datasets: readonly DataSpec[];
+}
+
+/** A group of generated dataset folders, as a mixture file lists them. */
+export interface DataGroupDirs {
+  readonly name: string;
+  readonly weight: number;
+  readonly gamma: number;
+  readonly roots: readonly string[];
+}
+
 /** A training stage: steps plus extra `internvla train` flags (typed overrides such as `--train.batch_size=8`). */
 export interface TrainStage {
   readonly steps: number;
@@ -43,9 +59,9 @@ export interface ExperimentConfig {
   readonly data: {
     /** Camera image side of every dataset (and of the evaluation cameras). */
     readonly imageSize: number;
-    /** The pre-training mixture (several robots and tasks); empty when there is no pre-training. */
-    readonly pretrain: readonly DataSpec[];
-    /** The small target set the policy is post-trained on. */
+    /** The pre-training pyramid (several robots and tasks); empty when there is no pre-training. */
+    readonly pretrain: readonly DataGroup[];
+    /** The small target set the policy is post-trained on (one group, frames drawn in proportion to size). */
     readonly posttrain: readonly DataSpec[];
   };
   /** Image tokenizer training (`internvla train-tokenizer`) on every dataset's frames. */
@@ -98,7 +114,15 @@ export function validateExperiment(c: ExperimentConfig, where: string): void {
   if (typeof c.name !== "string" || !/^[a-z0-9-]+$/.test(c.name)) fail(where, `name must be lower-case letters, digits and dashes, got ${JSON.stringify(c.name)}`);
   checkInt(c.seed, 0, where, "seed");
   checkInt(c.data.imageSize, 64, where, "data.imageSize");
-  const specs = [...c.data.pretrain.map((d, i) => [d, `data.pretrain[${i}]`] as const), ...c.data.posttrain.map((d, i) => [d, `data.posttrain[${i}]`] as const)];
+  c.data.pretrain.forEach((g, i) => {
+    if (typeof g.name !== "string" || !(g.weight > 0) || !(g.gamma >= 0) || !Array.isArray(g.datasets) || g.datasets.length === 0) {
+      fail(where, `data.pretrain[${i}] needs a name, a weight > 0, a gamma >= 0 and a non-empty datasets list`);
+    }
+  });
+  const specs = [
+    ...c.data.pretrain.flatMap((g, i) => g.datasets.map((d, j) => [d, `data.pretrain[${i}].datasets[${j}]`] as const)),
+    ...c.data.posttrain.map((d, i) => [d, `data.posttrain[${i}]`] as const),
+  ];
   for (const [d, f] of specs) {
     checkInt(d.episodes, 1, where, `${f}.episodes`);
     checkInt(d.seed, 0, where, `${f}.seed`);
@@ -167,10 +191,10 @@ export function datasetKey(d: DataSpec, imageSize: number): string {
 /** The work an experiment delegates: dataset generation, training and evaluation (the CLI runs the real ones). */
 export interface ExperimentStages {
   generate(spec: DataSpec, imageSize: number, out: string): Promise<void>;
-  trainTokenizer(req: { readonly datasets: readonly string[]; readonly out: string; readonly stage: TrainStage; readonly seed: number }): Promise<void>;
+  trainTokenizer(req: { readonly data: readonly DataGroupDirs[]; readonly out: string; readonly stage: TrainStage; readonly seed: number }): Promise<void>;
   /** Trains a policy into `out` and returns the folder of its final checkpoint. */
   trainPolicy(req: {
-    readonly datasets: readonly string[]; readonly out: string; readonly tokenizer: string; readonly initFrom: string | null;
+    readonly data: readonly DataGroupDirs[]; readonly out: string; readonly tokenizer: string; readonly initFrom: string | null;
     readonly stage: TrainStage; readonly model: ExperimentConfig["model"]; readonly seed: number;
   }): Promise<string>;
   /** Evaluates a checkpoint (or the random baseline) and writes results.json (and a report) into `out`. */
@@ -220,32 +244,36 @@ export async function runExperiment(cfg: ExperimentConfig, root: string, stages:
   const size = cfg.data.imageSize;
   const ctx = { log, clock: { seconds: 0 } };
   const dataDir = (d: DataSpec) => join(root, "data", datasetKey(d, size));
-  for (const d of [...cfg.data.pretrain, ...cfg.data.posttrain]) {
+  const preSpecs = cfg.data.pretrain.flatMap((g) => g.datasets);
+  for (const d of [...preSpecs, ...cfg.data.posttrain]) {
     await stage(dataDir(d), { ...d, imageSize: size }, ctx, async () => {
       log(`generating ${d.episodes} ${d.task} episodes (${d.robot}, ${d.level})`);
       await stages.generate(d, size, dataDir(d));
       return dataDir(d);
     });
   }
-  const all = [...cfg.data.pretrain, ...cfg.data.posttrain].map(dataDir);
+  const preGroups = cfg.data.pretrain.map((g) => ({ name: g.name, weight: g.weight, gamma: g.gamma, roots: g.datasets.map(dataDir) }));
+  const target = [{ name: "target", weight: 1, gamma: 1, roots: cfg.data.posttrain.map(dataDir) }];
+  const all = [...preSpecs, ...cfg.data.posttrain].map(dataDir);
   const tokInputs = { datasets: all.map((p) => p.slice(root.length)), stage: cfg.tokenizer, seed: cfg.seed };
   const tokenizer = join(root, "tokenizer", stageKey("tokenizer", tokInputs));
   await stage(tokenizer, tokInputs, ctx, async () => {
     log(`training the image tokenizer (${cfg.tokenizer.steps} steps)`);
-    await stages.trainTokenizer({ datasets: all, out: tokenizer, stage: cfg.tokenizer, seed: cfg.seed });
+    await stages.trainTokenizer({ data: [{ name: "all", weight: 1, gamma: 1, roots: all }], out: tokenizer, stage: cfg.tokenizer, seed: cfg.seed });
     return tokenizer;
   });
-  const train = async (label: "pretrain" | "posttrain", specs: readonly DataSpec[], st: TrainStage, initFrom: string | null) => {
-    const inputs = { tokenizer: tokenizer.slice(root.length), datasets: specs.map((d) => datasetKey(d, size)), stage: st, model: cfg.model, seed: cfg.seed, initFrom: initFrom?.slice(root.length) ?? null };
+  const train = async (label: "pretrain" | "posttrain", groups: readonly DataGroupDirs[], st: TrainStage, initFrom: string | null) => {
+    const data = groups.map((g) => ({ ...g, roots: g.roots.map((r) => r.slice(root.length)) }));
+    const inputs = { tokenizer: tokenizer.slice(root.length), data, stage: st, model: cfg.model, seed: cfg.seed, initFrom: initFrom?.slice(root.length) ?? null };
     const out = join(root, label, stageKey(label, inputs));
     const checkpoint = await stage(out, inputs, ctx, async () => {
-      log(`${label}: ${st.steps} steps on ${specs.map((d) => d.task).join(", ")}${initFrom ? ` from ${initFrom}` : " from scratch"}`);
-      return stages.trainPolicy({ datasets: specs.map(dataDir), out, tokenizer, initFrom, stage: st, model: cfg.model, seed: cfg.seed });
+      log(`${label}: ${st.steps} steps on ${groups.map((g) => `${g.name} (${g.roots.length} datasets)`).join(", ")}${initFrom ? ` from ${initFrom}` : " from scratch"}`);
+      return stages.trainPolicy({ data: groups, out, tokenizer, initFrom, stage: st, model: cfg.model, seed: cfg.seed });
     });
     return { out, checkpoint };
   };
-  const pre = cfg.pretrain ? await train("pretrain", cfg.data.pretrain, cfg.pretrain, null) : null;
-  const post = await train("posttrain", cfg.data.posttrain, cfg.posttrain, pre?.checkpoint ?? null);
+  const pre = cfg.pretrain ? await train("pretrain", preGroups, cfg.pretrain, null) : null;
+  const post = await train("posttrain", target, cfg.posttrain, pre?.checkpoint ?? null);
   const evalDir = join(root, cfg.name, "eval");
   const evalInputs = { checkpoint: post.checkpoint.slice(root.length), eval: cfg.eval, imageSize: size };
   const results = await stage(evalDir, evalInputs, ctx, () => {

@@ -66,7 +66,7 @@ describe("experiment configs", () => {
 function fakeStages(log: string[]): ExperimentStages {
   return {
     generate: async (d, _size, out) => void log.push(`generate ${d.task}/${d.robot}/${d.level} -> ${out.split("/").at(-1)}`),
-    trainTokenizer: async (req) => void log.push(`tokenizer ${req.datasets.length} datasets`),
+    trainTokenizer: async (req) => void log.push(`tokenizer ${req.data.flatMap((g) => g.roots).length} datasets`),
     trainPolicy: async (req) => {
       log.push(`train ${req.out.split("/").at(-2)} init=${req.initFrom ? "pretrain" : "scratch"} args=${req.model.args.join(" ")}`);
       return join(req.out, "checkpoint");
@@ -84,8 +84,8 @@ describe("runExperiment", () => {
     const cfgs = ["full", "no-pretrain", "no-gen-expert"].map((n) => loadExperiment(SHIPPED, n)) as ExperimentConfig[];
     const log: string[] = [];
     const full = await runExperiment(cfgs[0], root, fakeStages(log));
-    expect(log.filter((l) => l.startsWith("generate")).length).toBe(8);
-    expect(log.slice(8)).toEqual(["tokenizer 8 datasets", "train pretrain init=scratch args=", "train posttrain init=pretrain args=", "evaluate posttrain", "evaluate random"]);
+    expect(log.filter((l) => l.startsWith("generate")).length).toBe(9);
+    expect(log.slice(9)).toEqual(["tokenizer 9 datasets", "train pretrain init=scratch args=", "train posttrain init=pretrain args=", "evaluate posttrain", "evaluate random"]);
     expect(full.dirs.pretrain).not.toBeNull();
     log.length = 0;
     const noPre = await runExperiment(cfgs[1], root, fakeStages(log));

@@ -37,14 +37,14 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
     },
     async trainTokenizer(req) {
       const { dataArgument } = await import("../../train/eval/train-adapter.ts");
-      await runCli(io, ["train-tokenizer", "--data", dataArgument(req.datasets, req.out), "--out", req.out, `--steps=${req.stage.steps}`, `--seed=${req.seed}`, ...req.stage.args]);
+      await runCli(io, ["train-tokenizer", "--data", dataArgument(req.data, req.out), "--out", req.out, `--steps=${req.stage.steps}`, `--seed=${req.seed}`, ...req.stage.args]);
     },
     async trainPolicy(req) {
       const { dataArgument } = await import("../../train/eval/train-adapter.ts");
       const { checkpointFolder } = await import("../../train/setup.ts");
       const init = req.initFrom ? ["--init-from", req.initFrom] : [];
       await runCli(io, [
-        "train", "--config", req.model.preset, "--data", dataArgument(req.datasets, req.out), "--out", req.out, "--tokenizer", req.tokenizer,
+        "train", "--config", req.model.preset, "--data", dataArgument(req.data, req.out), "--out", req.out, "--tokenizer", req.tokenizer,
         `--steps=${req.stage.steps}`, `--seed=${req.seed}`, ...init, ...req.model.args, ...req.stage.args,
       ]);
       return checkpointFolder(req.out);
@@ -93,8 +93,8 @@ async function writeComparison(root: string, setName: string, reference: string,
 /** One line on the budget: steps, data, episodes and compute time of each experiment (shared stages count in each). */
 function budgetLine(cfgs: readonly ExperimentConfig[], outcomes: readonly ExperimentOutcome[]): string {
   const parts = cfgs.map((c, i) => {
-    const eps = (ds: ExperimentConfig["data"]["pretrain"]) => ds.map((d) => `${d.episodes} ${d.task}/${d.robot}/${d.level}`).join(" + ");
-    const pre = c.pretrain ? `pre-train ${c.pretrain.steps} steps on ${eps(c.data.pretrain)}, ` : "no pre-training, ";
+    const eps = (ds: ExperimentConfig["data"]["posttrain"]) => ds.map((d) => `${d.episodes} ${d.task}/${d.robot}/${d.level}`).join(" + ");
+    const pre = c.pretrain ? `pre-train ${c.pretrain.steps} steps on ${eps(c.data.pretrain.flatMap((g) => g.datasets))}, ` : "no pre-training, ";
     const minutes = (outcomes[i].seconds / 60).toFixed(0);
     return `${c.name} (${minutes} min): tokenizer ${c.tokenizer.steps} steps, ${pre}post-train ${c.posttrain.steps} steps on ${eps(c.data.posttrain)}, ${c.eval.episodes} eval episodes per task`;
   });

@@ -1,15 +1,16 @@
 // How experiments hand work to the trainer and the evaluator: the --data argument for several datasets, eval tasks.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type ExperimentConfig } from "../experiment.ts";
+import { type DataGroupDirs, type ExperimentConfig } from "../experiment.ts";
 import { type TaskEvalConfig } from "./evaluate.ts";
 
-/** One dataset folder as is; several as a mixture file written next to the run (frames drawn in proportion to size). */
-export function dataArgument(datasets: readonly string[], out: string): string {
-  if (datasets.length === 1) return datasets[0];
+/** The trainer's --data: one dataset folder as is, otherwise a mixture file (groups by weight, datasets by frames^gamma) in `out`. */
+export function dataArgument(groups: readonly DataGroupDirs[], out: string): string {
+  if (groups.length === 1 && groups[0].roots.length === 1) return groups[0].roots[0];
   mkdirSync(out, { recursive: true });
   const path = join(out, "data-mixture.json");
-  writeFileSync(path, JSON.stringify({ format: "internvla-mixture/1", groups: [{ name: "all", weight: 1, gamma: 1, sources: datasets.map((root) => ({ root: resolve(root) })) }] }, null, 1));
+  const mixture = { format: "internvla-mixture/1", groups: groups.map((g) => ({ name: g.name, weight: g.weight, gamma: g.gamma, sources: g.roots.map((r) => ({ root: resolve(r) })) })) };
+  writeFileSync(path, JSON.stringify(mixture, null, 1));
   return path;
 }
 
