@@ -1,7 +1,7 @@
 // Model benchmark (JSON): tiny sampleActions (batch 1, jax-js and ONNX Runtime) and training step (batch 16); a1-3b size and load memory.
 //
 // npm run bench:model                 tiny timings + a1-3b parameter count
-// npm run bench:model -- --load-3b    also writes a random a1-3b checkpoint in official names (bf16, ~6.4 GB,
+// npm run bench:model -- --load-3b    (or --load-3b-only) also writes a random a1-3b checkpoint in official names (bf16, ~6.4 GB,
 //                                     in the OS temp dir, deleted after) and streams it in as float32 host arrays,
 //                                     reporting peak RSS against the float32 weights' size (needs ~14 GB RAM).
 import { mkdtempSync, rmSync } from "node:fs";
@@ -221,13 +221,16 @@ function sizes() {
 async function main() {
   await initEngine();
   const cfg = presetConfig("tiny");
+  const onlyLoad = process.argv.includes("--load-3b-only");
   const result: Record<string, unknown> = {
     conditions: { threads: availableParallelism(), loadavg_1m: +loadavg()[0].toFixed(2), note: "measured under load: shared 2-core machine" },
-    tiny_sample_actions_b1: await benchSampling(cfg, 3),
-    tiny_train_step_b16: await benchTraining(cfg, 16, 3),
-    a1_3b: sizes(),
   };
-  if (process.argv.includes("--load-3b")) result.a1_3b_load = await benchLoad3b();
+  if (!onlyLoad) {
+    result.tiny_sample_actions_b1 = await benchSampling(cfg, 3);
+    result.tiny_train_step_b16 = await benchTraining(cfg, 16, 3);
+  }
+  result.a1_3b = sizes();
+  if (onlyLoad || process.argv.includes("--load-3b")) result.a1_3b_load = await benchLoad3b();
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 }
 
