@@ -13,6 +13,10 @@ import { latestCheckpointDir } from "../../src/train/checkpoint.ts";
 import { resolveTrainConfig } from "../../src/train/config.ts";
 import { type StepLog, train } from "../../src/train/loop.ts";
 import { checkpointFolder, initialWeights } from "../../src/train/setup.ts";
+import { DataPipeline } from "../../src/data/pipeline.ts";
+import { tokenLayout } from "../../src/model/config.ts";
+import { builtinTokenizer } from "../../src/model/tokenizer.ts";
+import { assembleBatch, sampleLayout } from "../../src/train/batch.ts";
 import { loadCosmos } from "../../src/train/tokenizer-stage.ts";
 
 const root = mkdtempSync(join(tmpdir(), "internvla-train-"));
@@ -45,6 +49,34 @@ async function tensorBytes(path: string, prefix: string): Promise<Map<string, Bu
     await r.close();
   }
 }
+
+describe("batch assembly", () => {
+  it("scales frames to [0, 1], builds each sample's prefix from its task and masks the missing camera", async () => {
+    const cfg = resolveTrainConfig("tiny").model;
+    const pipeline = await DataPipeline.open({ groups: [{ name: "ds", weight: 1, sources: [{ root: ds }] }], seed: 3, config: { layout: sampleLayout(cfg), actionMode: "abs", norm: "none" } });
+    try {
+      const raw = await pipeline.batch(3);
+      const tokenizer = builtinTokenizer(cfg.text_config.vocab_size);
+      const h = assembleBatch(raw, cfg, tokenizer);
+      expect(h.images.shape).toEqual([3, 3, 3, 3, 64, 64]);
+      expect(Array.from(h.images.data.subarray(0, 500))).toEqual(Array.from(raw.images.subarray(0, 500), (v) => Math.fround(v / 255)));
+      expect(Array.from(h.imageMasks.data)).toEqual([1, 1, 0, 1, 1, 0, 1, 1, 0]); // arm5: top and wrist cameras only
+      const { prefix, imageTokens } = tokenLayout(cfg);
+      const perView = imageTokens + 2;
+      for (let b = 0; b < 3; b++) {
+        const ids = Array.from(h.tokenIds.data.subarray(b * prefix, (b + 1) * prefix));
+        const mask = Array.from(h.tokenMask.data.subarray(b * prefix, (b + 1) * prefix));
+        const text = ids.slice(3 * perView).filter((_, i) => mask[3 * perView + i] === 1);
+        expect(tokenizer.decode(text)).toBe(raw.tasks[b]); // the simulator's instructions fit in 16 tokens
+        expect(mask.slice(2 * perView, 3 * perView).every((x) => x === 0)).toBe(true);
+        expect(mask.slice(0, 2 * perView).every((x) => x === 1)).toBe(true);
+      }
+      expect(() => assembleBatch({ ...raw, layout: { ...raw.layout, chunk: 50 } }, cfg, tokenizer)).toThrow(/chunk 50 \(model 16\)/);
+    } finally {
+      await pipeline.close();
+    }
+  });
+});
 
 describe("internvla train-tokenizer", () => {
   it("trains the Cosmos autoencoder, improves reconstruction PSNR and saves model.cosmos.* weights", async () => {
