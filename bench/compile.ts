@@ -1,103 +1,48 @@
 // Compiler benchmark: train steps under ONNX Runtime vs jax-js vs PyTorch, sampleActions ORT vs jax-js (JSON).
 //
-// The small transformer is bench/engine.ts's model (same blocks, same PyTorch mirror bench/ref/engine.py, spawned
-// here). bench/engine.ts runs its benchmark when imported, so the model is restated below through the same src/nn
-// calls; keep the two in step (BENCH_MODEL is imported from neither, it is copied in `SMALL`).
+// The small transformer is bench/engine.ts's model (BENCH_MODEL, initModel, loss; PyTorch mirror
+// bench/ref/engine.py, spawned here); the tiny InternVLA-A1 is src/model's (PyTorch: bench/ref/compile_vla.py).
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { initEngine, jit, keyFromSeed, np, random, splitKey, tree, valueAndGrad, type Tensor } from "../src/tensor/index.ts";
-import { applyRope, attention, initLinear, linear, rmsNorm, ropeCosSin, swiglu, type LinearParams, type SwiGluParams } from "../src/nn/index.ts";
+import { ropeCosSin } from "../src/nn/index.ts";
 import { adamwInit, adamwUpdate, clipByGlobalNorm, INTERNVLA_ADAMW, type AdamWState } from "../src/train/optim.ts";
 import { type CompileInfo, compileOrt, fromHost, type HostTensor, toHost } from "../src/tensor/compile/index.ts";
 import { computeLoss, sampleActions } from "../src/model/policy.ts";
 import { type ModelParams, type PolicyParams } from "../src/model/types.ts";
 import { inferObservation, TINY, tinyParams, trainBatch } from "../test/compile/tiny-vla.ts";
+import { BENCH_MODEL, initModel, loss, type Model } from "./engine.ts";
 
-/** A small pre-norm transformer config (bench/engine.ts BENCH_MODEL shape). */
-export interface SmallConfig {
-  readonly layers: number;
-  readonly hidden: number;
-  readonly heads: number;
-  readonly mlp: number;
-  readonly seq: number;
-  readonly batch: number;
-  readonly lr: number;
-  readonly eps: number;
-  readonly theta: number;
-}
-
-/** bench/engine.ts BENCH_MODEL. */
-export const SMALL: SmallConfig = { layers: 4, hidden: 256, heads: 4, mlp: 768, seq: 128, batch: 8, lr: 1e-3, eps: 1e-6, theta: 10000 };
-
-type Layer = { input_layernorm: Tensor; q_proj: LinearParams; k_proj: LinearParams; v_proj: LinearParams; o_proj: LinearParams; post_attention_layernorm: Tensor; mlp: SwiGluParams };
-export type SmallModel = { layers: Layer[]; norm: Tensor; head: LinearParams };
-export type SmallState = { params: SmallModel; opt: AdamWState<SmallModel> };
+type SmallState = { params: Model; opt: AdamWState<Model> };
 /** Per-step inputs: x, y [B, L, D], causal mask [1, 1, L, L], cos/sin [B, L, hd], lr []. */
-export type SmallBatch = { x: Tensor; y: Tensor; mask: Tensor; cos: Tensor; sin: Tensor; lr: Tensor };
+type SmallBatch = { x: Tensor; y: Tensor; mask: Tensor; cos: Tensor; sin: Tensor; lr: Tensor };
 
-export function initSmall(cfg: SmallConfig, seed: number): SmallState {
-  const { layers, hidden, mlp } = cfg;
-  const keys = splitKey(keyFromSeed(seed), layers * 7 + 1);
-  const lin = (i: number, o: number) => initLinear(keys.pop()!, i, o, { bias: false });
-  const ones = () => np.ones([hidden], { dtype: np.float32 });
-  const params: SmallModel = {
-    layers: Array.from({ length: layers }, () => ({
-      input_layernorm: ones(),
-      q_proj: lin(hidden, hidden),
-      k_proj: lin(hidden, hidden),
-      v_proj: lin(hidden, hidden),
-      o_proj: lin(hidden, hidden),
-      post_attention_layernorm: ones(),
-      mlp: { gate_proj: lin(hidden, mlp), up_proj: lin(hidden, mlp), down_proj: lin(mlp, hidden) },
-    })),
-    norm: ones(),
-    head: lin(hidden, hidden),
-  };
-  for (const k of keys) k.dispose();
+function initSmall(): SmallState {
+  const params = initModel(0);
   return { params, opt: adamwInit(params) };
 }
 
-/** Random x, y, the causal mask, RoPE tables and the learning rate for one config. */
-export function smallBatch(cfg: SmallConfig, seed: number): SmallBatch {
-  const { batch: b, seq: l, hidden: d, heads: h } = cfg;
-  const [kx, ky] = splitKey(keyFromSeed(seed), 2);
+/** Random x, y, the causal mask, RoPE tables and the learning rate (as bench/engine.ts's benchStep). */
+function smallBatch(): SmallBatch {
+  const { batch: b, seq: l, hidden: d, heads: h } = BENCH_MODEL;
+  const [kx, ky] = splitKey(keyFromSeed(7), 2);
   const mask = np.where(np.tri(l, l, 0, { dtype: np.bool }), 0, -1e30).astype(np.float32).reshape([1, 1, l, l]);
   const pos = np.broadcastTo(np.arange(l).astype(np.float32).reshape([1, l]), [b, l]);
-  const { cos, sin } = ropeCosSin(pos, d / h, cfg.theta);
-  return { x: random.normal(kx, [b, l, d]), y: random.normal(ky, [b, l, d]), mask, cos, sin, lr: np.array(cfg.lr, { dtype: np.float32 }) };
+  const { cos, sin } = ropeCosSin(pos, d / h, BENCH_MODEL.theta);
+  return { x: random.normal(kx, [b, l, d]), y: random.normal(ky, [b, l, d]), mask, cos, sin, lr: np.array(BENCH_MODEL.lr, { dtype: np.float32 }) };
 }
 
-/** bench/engine.ts `loss`: pre-norm blocks with RoPE and a causal mask, RMSNorm, linear head, MSE. Borrows all. */
-function smallLoss(cfg: SmallConfig, m: SmallModel, bt: SmallBatch): Tensor {
-  const { batch: b, seq: l, hidden: d, heads: h, eps } = cfg;
-  const hd = d / h;
-  const heads = (t: Tensor) => t.reshape([b, l, h, hd]).transpose([0, 2, 1, 3]); // [B, H, L, hd]
-  let hs = bt.x.ref; // [B, L, D]
-  for (const p of m.layers) {
-    const n = rmsNorm(p.input_layernorm, hs.ref, eps);
-    const q = applyRope(heads(linear(p.q_proj, n.ref)), bt.cos.ref, bt.sin.ref);
-    const k = applyRope(heads(linear(p.k_proj, n.ref)), bt.cos.ref, bt.sin.ref);
-    const a = attention(q, k, heads(linear(p.v_proj, n)), bt.mask.ref, 1 / Math.sqrt(hd)); // [B, H, L, hd]
-    hs = hs.add(linear(p.o_proj, a.transpose([0, 2, 1, 3]).reshape([b, l, d])));
-    hs = hs.add(swiglu(p.mlp, rmsNorm(p.post_attention_layernorm, hs.ref, eps)));
-  }
-  const out = linear(m.head, rmsNorm(m.norm, hs, eps));
-  return np.mean(np.square(out.sub(bt.y.ref)));
-}
-
-/** One training step (forward, backward, clip 1.0, AdamW), as bench/engine.ts. Consumes state and batch. */
-export function smallStep(cfg: SmallConfig) {
-  return (s: SmallState, bt: SmallBatch) => {
-    const [value, grads] = valueAndGrad((p: SmallModel) => smallLoss(cfg, p, bt))(s.params);
-    const clipped = clipByGlobalNorm(grads, 1.0);
-    clipped.norm.dispose();
-    const next = adamwUpdate(s.params, clipped.grads, s.opt, bt.lr.ref, INTERNVLA_ADAMW);
-    tree.dispose(bt);
-    return { loss: value, state: { params: next.params, opt: next.state } };
-  };
+/** bench/engine.ts's step: forward, backward, clip 1.0, AdamW. Consumes state and batch. */
+function smallStep(s: SmallState, bt: SmallBatch) {
+  const [value, grads] = valueAndGrad((p: Model) => loss(p, bt.x.ref, bt.y.ref, bt.mask.ref, bt.cos.ref, bt.sin.ref))(s.params);
+  const clipped = clipByGlobalNorm(grads, 1.0);
+  clipped.norm.dispose();
+  const next = adamwUpdate(s.params, clipped.grads, s.opt, bt.lr.ref, INTERNVLA_ADAMW);
+  tree.dispose(bt);
+  return { loss: value, state: { params: next.params, opt: next.state } };
 }
 
 function median(xs: number[]): number {
@@ -117,10 +62,10 @@ interface Timing {
   readonly loss: [number, number];
 }
 
-async function timeJax(cfg: SmallConfig, steps: number): Promise<Timing> {
-  const step = jit(smallStep(cfg));
-  let state = initSmall(cfg, 0);
-  const batch = smallBatch(cfg, 7);
+async function timeJax(steps: number): Promise<Timing> {
+  const step = jit(smallStep);
+  let state = initSmall();
+  const batch = smallBatch();
   const runs: number[] = [];
   const losses: number[] = [];
   for (let i = 0; i <= steps; i++) {
@@ -137,11 +82,11 @@ async function timeJax(cfg: SmallConfig, steps: number): Promise<Timing> {
   return { ms: median(runs.slice(1)), runs_ms: runs.slice(1).map(Math.round), first_step_ms: Math.round(runs[0]), loss: [losses[0], losses[losses.length - 1]] };
 }
 
-async function timeOrt(cfg: SmallConfig, steps: number): Promise<Timing & Record<string, unknown>> {
+async function timeOrt(steps: number, threads: number): Promise<Timing & Record<string, unknown>> {
   const rss0 = process.memoryUsage().rss;
-  const step = compileOrt(smallStep(cfg));
-  let state = (await toHostTree(initSmall(cfg, 0))) as never;
-  const batch = (await toHostTree(smallBatch(cfg, 7))) as never;
+  const step = compileOrt(smallStep, { threads });
+  let state = (await toHostTree(initSmall())) as never;
+  const batch = (await toHostTree(smallBatch())) as never;
   const info = await step.compile(state, batch);
   const runs: number[] = [];
   const losses: number[] = [];
@@ -153,19 +98,14 @@ async function timeOrt(cfg: SmallConfig, steps: number): Promise<Timing & Record
     runs.push(performance.now() - t0);
   }
   await step.dispose();
-  const { stats } = info.program;
   return {
     ms: median(runs.slice(2)),
     runs_ms: runs.map(Math.round),
     first_step_ms: Math.round(runs[0]),
     loss: [losses[0], losses[losses.length - 1]],
-    trace_ms: Math.round(info.traceMs),
-    lower_ms: Math.round(info.lowerMs),
-    load_ms: Math.round(info.loadMs),
-    model_kb: Math.round(info.program.model.length / 1024),
-    onnx_nodes: Object.values(stats.ops).reduce((a, b) => a + b, 0),
-    ops: stats.ops,
-    materialized: stats.materialized,
+    threads,
+    ...compileFigures(info),
+    ops: info.program.stats.ops,
     rss_growth_mb: Math.round((process.memoryUsage().rss - rss0) / 2 ** 20),
   };
 }
@@ -183,9 +123,9 @@ function runPython(script: string, args: readonly string[]): Record<string, unkn
   return null;
 }
 
-/** bench/ref/engine.py (the PyTorch mirror of bench/engine.ts) for the same config. */
-function timeTorch(cfg: SmallConfig, steps: number): Record<string, unknown> | null {
-  const out = runPython(join(dirname(fileURLToPath(import.meta.url)), "ref", "engine.py"), ["--steps", String(steps), "--model", JSON.stringify(cfg)]);
+/** bench/ref/engine.py (the PyTorch mirror of bench/engine.ts). */
+function timeTorch(steps: number): Record<string, unknown> | null {
+  const out = runPython(join(dirname(fileURLToPath(import.meta.url)), "ref", "engine.py"), ["--steps", String(steps), "--model", JSON.stringify(BENCH_MODEL)]);
   if (!out) return null;
   const { train_step, torch, threads, blas, coretype } = out as { train_step: Record<string, unknown> } & Record<string, unknown>;
   return { ...train_step, torch, threads, blas, coretype };
@@ -325,16 +265,18 @@ function maxRelDiff(a: readonly number[], b: readonly number[]): number {
 }
 
 async function smallSection(steps: number): Promise<Record<string, unknown>> {
-  const ort = await timeOrt(SMALL, steps);
-  const jax = await timeJax(SMALL, Math.min(steps, 4));
-  const torch = timeTorch(SMALL, steps);
+  const ort = await timeOrt(steps, availableParallelism());
+  const ort1 = await timeOrt(steps, 1);
+  const jax = await timeJax(Math.min(steps, 4));
+  const torch = timeTorch(steps);
   const torchMs = torch ? (torch.ms as number) : null;
   return {
-    model: SMALL,
+    model: BENCH_MODEL,
     ort,
+    ort_1_thread: ort1,
     jax,
     torch,
-    ort_over_torch: torchMs ? +(ort.ms / torchMs).toFixed(2) : null,
+    ort_over_torch: torchMs ? +(Math.min(ort.ms, ort1.ms) / torchMs).toFixed(2) : null,
     jax_over_ort: +(jax.ms / ort.ms).toFixed(2),
     target: "ort_over_torch <= 1.0",
   };

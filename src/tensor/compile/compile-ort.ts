@@ -106,8 +106,19 @@ async function build(fn: (...args: never[]) => unknown, args: readonly unknown[]
   return { info, session, consts: constMap, inBinders: jaxpr.inBinders.slice(consts.length), treedef: traced.treedef };
 }
 
+/**
+ * Sequential execution, every graph optimisation, and intra-op threads that sleep instead of spinning between
+ * kernels: spinning won 5-10% on an idle machine in the prototype but cost up to 2x while other processes (data
+ * loaders, the simulator, other sessions) share the cores.
+ */
 function sessionDefaults(threads: number): ort.InferenceSession.SessionOptions {
-  return { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all" };
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: "sequential",
+    graphOptimizationLevel: "all",
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
+  };
 }
 
 const ORT_TYPE = { float32: "float32", float64: "float64", int32: "int32", uint32: "uint32", bool: "bool" } as const;

@@ -1,5 +1,6 @@
 // Exporting a traced function as a standalone ONNX model file (no host prologue, weights baked or as inputs).
 import { InternvlaError } from "../errors.ts";
+import { batchElementwise } from "./batch.ts";
 import { lowerJaxpr } from "./lower.ts";
 import { type GraphStats, type TensorInfo } from "./onnx-graph.ts";
 import { signatureOf, traceFn } from "./trace.ts";
@@ -26,7 +27,7 @@ export interface ExportedModel {
 export async function exportOnnx(fn: (...args: never[]) => unknown, args: readonly unknown[], opts: ExportOptions = {}): Promise<ExportedModel> {
   const sig = signatureOf(args, new Set(), opts.argNames);
   const traced = await traceFn(fn, args, sig);
-  const program = lowerJaxpr(traced.jaxpr, traced.consts, sig.names, opts.outputNames);
+  const program = lowerJaxpr(batchElementwise(traced.jaxpr), traced.consts, sig.names, opts.outputNames);
   if (program.host.length > 0) {
     throw new InternvlaError(
       `exportOnnx: the function derives random numbers from a uint32 key (${program.host.length} key equations), which an ONNX file cannot hold`,
