@@ -216,7 +216,7 @@ function compileFigures(info: CompileInfo): Record<string, unknown> {
 
 /** sampleActions (batch 1) under ORT with the weights baked, and under jax-js jit and eager. */
 async function vlaSample(params: ModelParams, reps: number): Promise<Record<string, unknown>> {
-  const { obs, noise } = inferObservation(1, 5);
+  const { obs, noise } = await inferObservation(1, 5);
   const f = (o: never, n: Tensor) => sampleActions(params, o, TINY, n);
   const rss0 = process.memoryUsage().rss;
   const ort = compileOrt(f);

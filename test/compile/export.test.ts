@@ -39,7 +39,7 @@ describe("internvla export", () => {
       const sidecar = JSON.parse(await readFile(`${file}.json`, "utf8")) as { inputs: { name: string }[]; outputs: string[] };
       expect(sidecar.outputs).toEqual(["actions"]);
 
-      const { obs, noise } = inferObservation(1, 8);
+      const { obs, noise } = await inferObservation(1, 8);
       const feeds: Record<string, ort.Tensor> = {};
       const host: Record<string, HostTensor> = { ...Object.fromEntries(Object.entries(obs).map(([k, v]) => [`obs.${k}`, v])), noise };
       host["obs.images"] = firstTwoFrames(obs.images);

@@ -58,7 +58,7 @@ describe("tiny InternVLA-A1 under ONNX Runtime", () => {
   });
 
   it("sampleActions (batch 1, weights baked, 10 Euler steps unrolled) matches jax-js", async () => {
-    const { obs, noise } = inferObservation(1, 3);
+    const { obs, noise } = await inferObservation(1, 3);
     const f = (o: never, n: Tensor) => sampleActions(params, o, TINY, n);
     const compiled = compileOrt(f);
     const info = await compiled.compile(obs as never, noise);

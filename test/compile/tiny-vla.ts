@@ -1,8 +1,9 @@
 // The tiny InternVLA-A1 config with random weights and a random host batch, for ORT-vs-jax-js model tests and benches.
 import { keyFromSeed } from "../../src/tensor/index.ts";
-import { type HostTensor } from "../../src/tensor/compile/index.ts";
+import { type HostTensor, toHost } from "../../src/tensor/compile/index.ts";
 import { presetConfig, tokenLayout, type ModelConfig } from "../../src/model/config.ts";
-import { inferLayout, trainPositionsAndMask, type HostMasks } from "../../src/model/layout.ts";
+import { trainPositionsAndMask, type HostMasks } from "../../src/model/layout.ts";
+import { inferInputs } from "../../src/model/policy.ts";
 import { initModel } from "../../src/model/params.ts";
 import { type ModelParams } from "../../src/model/types.ts";
 import { rand, rng } from "./inputs.ts";
@@ -74,22 +75,10 @@ export function trainBatch(batch: number, seed: number): { batch: Record<string,
   };
 }
 
-/** An inference observation (InferObservation fields) and the initial noise, as host arrays. */
-export function inferObservation(batch: number, seed: number): { obs: Record<string, HostTensor>; noise: HostTensor } {
+/** An inference observation (InferObservation fields, layout from policy.ts inferInputs) and the initial noise. */
+export async function inferObservation(batch: number, seed: number): Promise<{ obs: Record<string, HostTensor>; noise: HostTensor }> {
   const h = hostMasks(batch, seed);
-  const l = inferLayout(h, TINY);
-  const len = (a: Float32Array) => a.length / 3 / batch;
-  const [lp, lm, ls] = [len(l.prefixPositions), len(l.middlePositions), len(l.suffixPositions)];
-  return {
-    obs: {
-      ...observation(h, seed),
-      prefixPositions: f32(l.prefixPositions, [3, batch, lp]),
-      middlePositions: f32(l.middlePositions, [3, batch, lm]),
-      suffixPositions: f32(l.suffixPositions, [3, batch, ls]),
-      prefixMask: f32(l.prefixMask, [batch, 1, lp, lp]),
-      middleMask: f32(l.middleMask, [batch, 1, lm, lp + lm]),
-      suffixMask: f32(l.suffixMask, [batch, 1, ls, lp + lm + ls]),
-    },
-    noise: rand([batch, TINY.chunk_size, TINY.max_action_dim], seed + 5),
-  };
+  const layout: Record<string, HostTensor> = {};
+  for (const [k, t] of Object.entries(inferInputs(h, TINY))) layout[k] = await toHost(t);
+  return { obs: { ...observation(h, seed), ...layout }, noise: rand([batch, TINY.chunk_size, TINY.max_action_dim], seed + 5) };
 }
