@@ -73,25 +73,17 @@ const RECIPE = {
 } as const;
 
 /**
- * CPU-sized recipe for the small presets: the paper's optimizer, clip and schedule shape, with a larger peak LR
- * and a short warmup because these models are trained from scratch for a few thousand steps.
+ * The small presets train from scratch on CPU for a few thousand steps: the paper's optimizer, clip and schedule
+ * shape with a larger peak LR and a short warmup. The a1 presets use the official fine-tuning recipe
+ * (launch/internvla_a1_3b_finetune.sh): 5e-5, warmup 2000, 60k steps to 5e-6, batch 8.
  */
-function cpuPreset(name: string): TrainConfig {
+function preset(name: string, official: boolean): TrainConfig {
+  const steps = official ? 60000 : 2000;
   return {
     format: TRAIN_FORMAT, preset: name, model: presetConfig(name),
-    train: { steps: 2000, batch_size: 16, seed: 42, engine: "ort", threads: 0 },
+    train: { steps, batch_size: official ? 8 : 16, seed: 42, engine: "ort", threads: 0 },
     ...RECIPE,
-    schedule: { peak_lr: 3e-4, warmup_steps: 100, decay_steps: 2000, decay_lr: 3e-5 },
-  };
-}
-
-/** The official fine-tuning recipe (launch/internvla_a1_3b_finetune.sh): 5e-5, warmup 2000, 60k steps to 5e-6, batch 8. */
-function officialPreset(name: string): TrainConfig {
-  return {
-    format: TRAIN_FORMAT, preset: name, model: presetConfig(name),
-    train: { steps: 60000, batch_size: 8, seed: 42, engine: "ort", threads: 0 },
-    ...RECIPE,
-    schedule: { peak_lr: 5e-5, warmup_steps: 2000, decay_steps: 60000, decay_lr: 5e-6 },
+    schedule: official ? { peak_lr: 5e-5, warmup_steps: 2000, decay_steps: steps, decay_lr: 5e-6 } : { peak_lr: 3e-4, warmup_steps: 100, decay_steps: steps, decay_lr: 3e-5 },
   };
 }
 
@@ -103,7 +95,7 @@ export function trainPreset(name: string): TrainConfig {
       `train config: unknown preset "${name}"${guess ? ` (did you mean ${guess}?)` : ""}; expected one of ${Object.keys(PRESETS).join(", ")} or a JSON file`,
     );
   }
-  return name.startsWith("a1-") ? officialPreset(name) : cpuPreset(name);
+  return preset(name, name.startsWith("a1-"));
 }
 
 /**

@@ -1,7 +1,7 @@
 // `internvla train-tokenizer`: trains the Cosmos-architecture image autoencoder on dataset frames; reports PSNR.
 import type { Command } from "../command.ts";
 import { progressBar } from "../progress.ts";
-import { trainOverrides } from "./train.ts";
+import { COMMON_FLAGS, trainOverrides } from "./train.ts";
 
 export const trainTokenizerCommand: Command = {
   name: "train-tokenizer",
@@ -15,16 +15,7 @@ clip 1.0, warmup + cosine). DIR gets model.safetensors (model.cosmos._enc_model.
 config.json, metrics.jsonl and cosmos_tokenizer.json with the reconstruction PSNR (dB, images in [0, 1]) of
 held-out draws before and after training. Pass DIR to internvla train --tokenizer: the policy uses it frozen.
 Defaults: 500 steps, 8 samples per step, peak LR 1e-3; override with --steps or --section.key=value.`,
-  flags: [
-    { name: "config", type: "string", help: "preset name or train-config JSON file", default: "tiny", placeholder: "NAME|FILE" },
-    { name: "data", type: "string", help: "dataset folder or mixture JSON file", required: true, placeholder: "PATH" },
-    { name: "out", type: "string", help: "output folder", required: true, placeholder: "DIR" },
-    { name: "steps", type: "number", help: "= --train.steps" },
-    { name: "batch-size", type: "number", help: "= --train.batch_size (samples; every present camera's frame is used)" },
-    { name: "seed", type: "number", help: "= --train.seed" },
-    { name: "engine", type: "string", help: "= --train.engine: ort (default) or jax" },
-    { name: "workers", type: "number", help: "= --data.workers (loader threads)" },
-  ],
+  flags: COMMON_FLAGS,
   async run(args, io) {
     const f = args.flags;
     const { resolveTrainConfig, tokenizerPreset } = await import("../../train/config.ts");

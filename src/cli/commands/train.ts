@@ -1,7 +1,7 @@
 // `internvla train`: pre-train or post-train the policy with the paper's recipe; atomic checkpoints, bit-exact resume.
 import type { Command } from "../command.ts";
 import { progressBar } from "../progress.ts";
-import type { ParsedArgs } from "../args.ts";
+import type { FlagSpec, ParsedArgs } from "../args.ts";
 
 /** Shorthand flags that are config overrides under another name. */
 const SHORTHANDS: readonly (readonly [flag: string, key: string])[] = [
@@ -18,6 +18,18 @@ export function trainOverrides(args: ParsedArgs): ParsedArgs["overrides"] {
   const short = SHORTHANDS.filter(([f]) => args.flags[f] !== undefined).map(([f, k]) => [k, String(args.flags[f])] as const);
   return [...short, ...args.overrides];
 }
+
+/** Flags train and train-tokenizer share. */
+export const COMMON_FLAGS: readonly FlagSpec[] = [
+  { name: "config", type: "string", help: "preset name or train-config JSON file", default: "tiny", placeholder: "NAME|FILE" },
+  { name: "data", type: "string", help: "dataset folder or mixture JSON file", required: true, placeholder: "PATH" },
+  { name: "out", type: "string", help: "output folder", required: true, placeholder: "DIR" },
+  { name: "steps", type: "number", help: "= --train.steps" },
+  { name: "batch-size", type: "number", help: "= --train.batch_size" },
+  { name: "seed", type: "number", help: "= --train.seed" },
+  { name: "engine", type: "string", help: "= --train.engine: ort (ONNX Runtime, default) or jax (jax-js wasm)" },
+  { name: "workers", type: "number", help: "= --data.workers (loader threads)" },
+];
 
 export const trainCommand: Command = {
   name: "train",
@@ -39,19 +51,12 @@ stats.json (per robot_type), the text tokenizer, train_config.json and training_
 DIR/latest names the newest complete one. A killed run loses at most the steps since its last checkpoint:
 --resume continues it bit-exactly. Ctrl-C saves a checkpoint and stops.`,
   flags: [
-    { name: "config", type: "string", help: "preset name or train-config JSON file", default: "tiny", placeholder: "NAME|FILE" },
-    { name: "data", type: "string", help: "dataset folder or mixture JSON file", required: true, placeholder: "PATH" },
-    { name: "out", type: "string", help: "run folder", required: true, placeholder: "DIR" },
+    ...COMMON_FLAGS,
     { name: "resume", type: "boolean", help: "continue the run in --out from its latest checkpoint" },
     { name: "init-from", type: "string", help: "post-train: start from this checkpoint (or run folder)", placeholder: "CKPT" },
     { name: "tokenizer", type: "string", help: "frozen Cosmos image tokenizer: an internvla train-tokenizer folder", placeholder: "DIR" },
     { name: "text-tokenizer", type: "string", help: "Hugging Face tokenizer.json for the task text (a1-3b)", placeholder: "FILE" },
-    { name: "steps", type: "number", help: "= --train.steps" },
-    { name: "batch-size", type: "number", help: "= --train.batch_size" },
-    { name: "seed", type: "number", help: "= --train.seed" },
-    { name: "engine", type: "string", help: "= --train.engine: ort (ONNX Runtime, default) or jax (jax-js wasm)" },
     { name: "save-every", type: "number", help: "= --checkpoint.every" },
-    { name: "workers", type: "number", help: "= --data.workers (loader threads)" },
   ],
   async run(args, io) {
     const f = args.flags;
