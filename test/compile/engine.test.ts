@@ -1,7 +1,7 @@
 // The engine switch: compileWith("ort" | "jax") gives the same outputs through the same calling convention.
 import { describe, expect, it } from "vitest";
 import { initEngine, np, type Tensor, toF32, valueAndGrad } from "../../src/tensor/index.ts";
-import { compileWith, ENGINES, fromHost, parseEngine } from "../../src/tensor/compile/index.ts";
+import { compileWith, ENGINES, fromHost, type HostTensor, parseEngine } from "../../src/tensor/compile/index.ts";
 import { ConfigError } from "../../src/tensor/errors.ts";
 import { compareAllclose, TOL } from "../helpers/allclose.ts";
 import { hostLeaves, rand } from "./harness.ts";
@@ -12,7 +12,7 @@ describe("compileWith", () => {
     const f = valueAndGrad((p: { w: Tensor; b: Tensor }, x: Tensor) => np.square(np.matmul(x, p.w.ref).add(p.b.ref)).mean());
     const params = { w: rand([6, 3], 1), b: rand([3], 2) };
     const x = rand([4, 6], 3);
-    const outs = [];
+    const outs: HostTensor[][] = [];
     for (const engine of ENGINES) {
       const step = compileWith(engine, f);
       outs.push(hostLeaves(await step(params as never, fromHost(x))));

@@ -34,14 +34,18 @@ export interface CompileInfo {
   readonly program: LoweredProgram;
 }
 
-/** The compiled function: resolves to host arrays; `.tensors` resolves to engine Tensors instead. */
-export interface CompiledOrt<F extends (...args: never[]) => unknown> {
+/** A compiled function on either engine: resolves to host arrays; `.tensors` resolves to engine Tensors instead. */
+export interface CompiledFn<F extends (...args: never[]) => unknown> {
   (...args: MapLeaves<Parameters<F>, OrtInput>): Promise<MapLeaves<ReturnType<F>, HostTensor>>;
   tensors(...args: MapLeaves<Parameters<F>, OrtInput>): Promise<ReturnType<F>>;
+  /** Releases what the function holds (loaded sessions, jit caches). */
+  dispose(): Promise<void>;
+}
+
+/** compileOrt's result: a CompiledFn that can also build a signature's program without running it. */
+export interface CompiledOrt<F extends (...args: never[]) => unknown> extends CompiledFn<F> {
   /** Traces, lowers and loads for these arguments (not consumed) without running; returns what was built. */
   compile(...args: MapLeaves<Parameters<F>, OrtInput>): Promise<CompileInfo>;
-  /** Releases every loaded session. */
-  dispose(): Promise<void>;
 }
 
 interface Entry {

@@ -1,16 +1,13 @@
 // The engine switch: one compiled-function interface over ONNX Runtime (compileOrt) and jax-js (jit).
 import { jit, type Tensor, tree } from "../index.ts";
 import { ConfigError } from "../errors.ts";
-import { type CompiledOrt, compileOrt, type CompileOrtOptions } from "./compile-ort.ts";
+import { type CompiledFn, compileOrt, type CompileOrtOptions } from "./compile-ort.ts";
 import { fromHost, isHostTensor, toHost } from "./host.ts";
 
 /** Where a compiled function runs: ONNX Runtime's native CPU kernels, or jax-js's wasm kernels. */
 export type Engine = "ort" | "jax";
 
 export const ENGINES: readonly Engine[] = ["ort", "jax"];
-
-/** The calling convention both engines share: host or Tensor leaves in, host leaves (or Tensors) out. */
-export type CompiledFn<F extends (...args: never[]) => unknown> = Omit<CompiledOrt<F>, "compile">;
 
 /** Checks an engine name (from a CLI flag or config), with the accepted values in the error. */
 export function parseEngine(name: string): Engine {

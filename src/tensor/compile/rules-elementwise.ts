@@ -72,27 +72,23 @@ function binaryInputs(ctx: LowerCtx, eqn: JaxprEqn): [Value, Value, ElemType] {
   return [ctx.input(eqn, 0, dtype), ctx.input(eqn, 1, dtype), dtype];
 }
 
-const add: Rule = (ctx, eqn) => {
-  const [a, b, dtype] = binaryInputs(ctx, eqn);
-  const shape = outShape(eqn);
-  if (dtype === "bool") return [elementwise(ctx, "Or", [a, b], shape, dtype)];
-  const nb = ctx.negOf.get(b);
-  if (nb) return [elementwise(ctx, "Sub", [a, nb], shape, dtype)];
-  const na = ctx.negOf.get(a);
-  if (na) return [elementwise(ctx, "Sub", [b, na], shape, dtype)];
-  return [elementwise(ctx, "Add", [a, b], shape, dtype)];
-};
+/** op(a, b), or the fused form when an operand is a known inverse: add(a, neg b) -> Sub, mul(a, recip b) -> Div. */
+function fusing(op: "Add" | "Mul", boolOp: "Or" | "And", fused: "Sub" | "Div", inverse: (ctx: LowerCtx) => WeakMap<Value, Value>): Rule {
+  return (ctx, eqn) => {
+    const [a, b, dtype] = binaryInputs(ctx, eqn);
+    const shape = outShape(eqn);
+    if (dtype === "bool") return [elementwise(ctx, boolOp, [a, b], shape, dtype)];
+    const inv = inverse(ctx);
+    const ib = inv.get(b);
+    if (ib) return [elementwise(ctx, fused, [a, ib], shape, dtype)];
+    const ia = inv.get(a);
+    if (ia) return [elementwise(ctx, fused, [b, ia], shape, dtype)];
+    return [elementwise(ctx, op, [a, b], shape, dtype)];
+  };
+}
 
-const mul: Rule = (ctx, eqn) => {
-  const [a, b, dtype] = binaryInputs(ctx, eqn);
-  const shape = outShape(eqn);
-  if (dtype === "bool") return [elementwise(ctx, "And", [a, b], shape, dtype)];
-  const rb = ctx.recipOf.get(b);
-  if (rb) return [elementwise(ctx, "Div", [a, rb], shape, dtype)];
-  const ra = ctx.recipOf.get(a);
-  if (ra) return [elementwise(ctx, "Div", [b, ra], shape, dtype)];
-  return [elementwise(ctx, "Mul", [a, b], shape, dtype)];
-};
+const add = fusing("Add", "Or", "Sub", (ctx) => ctx.negOf);
+const mul = fusing("Mul", "And", "Div", (ctx) => ctx.recipOf);
 
 function minMax(op: "Min" | "Max"): Rule {
   return (ctx, eqn) => {
