@@ -1,7 +1,7 @@
 // `internvla export`: writes a checkpoint's sampler (cache pass + unrolled Euler steps, weights baked) as an ONNX model.
 import type { Command } from "../command.ts";
 import { progressBar } from "../progress.ts";
-import { ConfigError } from "../../tensor/errors.ts";
+import { CheckpointError, ConfigError } from "../../tensor/errors.ts";
 import type { ExportedModel, HostTensor } from "../../tensor/compile/index.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { ModelParams } from "../../model/types.ts";
@@ -74,17 +74,21 @@ Output: actions [B, chunk, max_action_dim], normalised (unnormalise and add the 
     { name: "batch", type: "number", help: "batch size baked into the graph (shapes are static)", default: 1 },
   ],
   async run(args, io) {
-    if (args.positionals.length > 0) throw new ConfigError(`internvla export: unexpected argument "${args.positionals[0]}"`, "see internvla export --help");
+    if (args.positionals.length > 0) throw new ConfigError(`unexpected argument "${args.positionals[0]}"`, "see internvla export --help");
     const batch = Number(args.flags.batch);
-    if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`internvla export: --batch must be a positive integer, got ${batch}`);
+    if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`--batch must be a positive integer, got ${batch}`);
     const { readFile, writeFile } = await import("node:fs/promises");
+    const { existsSync } = await import("node:fs");
     const { join } = await import("node:path");
     const { initEngine, tree } = await import("../../tensor/index.ts");
     const { parseConfig } = await import("../../model/config.ts");
     const { loadWeights } = await import("../../model/weights.ts");
-    await initEngine();
     const dir = String(args.flags.checkpoint);
     const cfgPath = join(dir, "config.json");
+    for (const f of [cfgPath, join(dir, "model.safetensors")]) {
+      if (!existsSync(f)) throw new CheckpointError(`${f} not found; expected a checkpoint folder with config.json and model.safetensors`);
+    }
+    await initEngine();
     const { config, ignored } = parseConfig(await readFile(cfgPath, "utf8"), cfgPath);
     if (ignored.length > 0) io.err(`export: ignored config keys: ${ignored.join(", ")}\n`);
     let bar: ReturnType<typeof progressBar> | undefined;
