@@ -14,7 +14,7 @@ import { saveWeights, streamWeights } from "../model/weights.ts";
 import { type ModelParams, type PolicyParams } from "../model/types.ts";
 import { type AdamWState } from "./optim.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
-import { type DataSummary, type RobotJson } from "./data.ts";
+import { type DataSummary } from "./data.ts";
 import { type Host, toTensors } from "./engine.ts";
 
 export const STATE_FORMAT = "internvla-training-state/1";
@@ -223,7 +223,6 @@ export interface Resumed {
   readonly params: Host<ModelParams>;
   readonly opt: Host<AdamWState<PolicyParams>>;
   readonly featureStats: Record<string, StatsMap>;
-  readonly robots: Record<string, RobotJson>;
 }
 
 /** Loads everything a resumed run needs from a checkpoint folder. */
@@ -235,6 +234,5 @@ export async function loadTrainingCheckpoint(dir: string): Promise<Resumed> {
   const params = await loadHostWeights(dir, config.model);
   const opt = await loadOptimizer(join(dir, "training_state", "optimizer.safetensors"), config.model);
   const featureStats = Object.fromEntries(Object.entries(state.feature_stats).map(([r, s]) => [r, statsFromJson(s, `${dir} feature_stats[${r}]`)]));
-  const robots = readJsonFile(join(dir, "robots.json")) as Record<string, RobotJson>;
-  return { dir, config, state, params, opt, featureStats, robots };
+  return { dir, config, state, params, opt, featureStats };
 }

@@ -6,7 +6,7 @@ import { type HostTensor } from "../tensor/compile/index.ts";
 import { type Tensor } from "../tensor/index.ts";
 import { type ParsedArgs } from "../cli/args.ts";
 import { Loader } from "../data/loader.ts";
-import { type PipelineSpec } from "../data/pipeline.ts";
+import { type PipelineGroup, type PipelineSpec } from "../data/pipeline.ts";
 import { type TextTokenizer } from "../model/tokenizer.ts";
 import { type ModelParams, type PolicyParams } from "../model/types.ts";
 import { cosineDecayWithWarmup } from "./schedule.ts";
@@ -92,7 +92,15 @@ export function stepKey(seed: number, step: number): HostTensor {
 /** Keeps metrics.jsonl lines up to `step` (a resumed run rewrites what followed its checkpoint). */
 function truncateMetrics(path: string, step: number): void {
   if (!existsSync(path)) return;
-  const keep = readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "" && (JSON.parse(l) as StepLog).step <= step);
+  // A line cut short by a kill during the append is dropped with the rest after the checkpoint.
+  const parse = (l: string): StepLog | undefined => {
+    try {
+      return JSON.parse(l) as StepLog;
+    } catch {
+      return undefined;
+    }
+  };
+  const keep = readFileSync(path, "utf8").split("\n").filter((l) => (parse(l)?.step ?? Infinity) <= step);
   writeFileSync(path, keep.map((l) => l + "\n").join(""));
 }
 
@@ -153,6 +161,74 @@ function batchPipeline(loader: Loader, encoder: FnRunner<Tensor, Tensor>, run: R
   };
 }
 
+/** The run's workers: loader (positioned after the samples already drawn), frozen encoder, stateful step. */
+interface Workers {
+  readonly loader: Loader;
+  readonly encoder: FnRunner<Tensor, Tensor>;
+  readonly stepper: StepRunner<OptimState<PolicyParams>, PolicyInputs, PolicyMetrics>;
+}
+
+async function openWorkers(run: Run, groups: readonly PipelineGroup[]): Promise<Workers> {
+  const { cfg } = run;
+  const spec: PipelineSpec = {
+    groups, seed: cfg.train.seed, stats: run.data.featureStats,
+    config: { layout: sampleLayout(cfg.model), actionMode: cfg.data.action_mode, norm: cfg.data.norm, frameCacheBytes: cfg.data.frame_cache_mb * 2 ** 20 },
+  };
+  const B = cfg.train.batch_size;
+  const loader = await Loader.create(spec, { batchSize: B, workers: cfg.data.workers, prefetch: cfg.data.prefetch, skip: run.startStep * B });
+  const encoder = fnRunner(cfg.train.engine, encodeStep(cfg.model), run.params.cosmos, cfg.train.threads);
+  const init = { params: run.params.policy, opt: run.opt } as Host<OptimState<PolicyParams>>;
+  return { loader, encoder, stepper: stepRunner(cfg.train.engine, policyStep(cfg), init, cfg.train.threads) };
+}
+
+/** Saves the stepper's current state as checkpoint `step` of the run. */
+async function saveRun(opts: TrainRunOptions, run: Run, w: Workers, step: number, metrics: Record<string, number>): Promise<string> {
+  const st = await w.stepper.state();
+  const ck: Checkpoint = {
+    step, config: run.cfg, params: { policy: st.params, cosmos: run.params.cosmos } as Host<ModelParams>, opt: st.opt, data: run.data, robot: run.robot,
+    tokenizerFiles: run.text.files, draws: step * run.cfg.train.batch_size, metrics,
+  };
+  return saveCheckpoint(opts.out, ck, run.cfg.checkpoint.keep);
+}
+
+/** Runs steps from run.startStep until the end or an abort; logs, reports and checkpoints. */
+async function stepLoop(opts: TrainRunOptions, run: Run, w: Workers, t0: number): Promise<{ step: number; last?: StepLog; checkpoint: string }> {
+  const { cfg } = run;
+  const B = cfg.train.batch_size;
+  const s = cfg.schedule;
+  const lrAt = cosineDecayWithWarmup({ peakLr: s.peak_lr, numWarmupSteps: s.warmup_steps, numDecaySteps: s.decay_steps, decayLr: s.decay_lr }, cfg.train.steps);
+  const metricsPath = join(opts.out, "metrics.jsonl");
+  let step = run.startStep;
+  let last: StepLog | undefined;
+  let checkpoint = step > 0 ? latestCheckpointDir(opts.out)! : "";
+  let savedAt = step > 0 ? step : -1;
+  const batches = step < cfg.train.steps ? batchPipeline(w.loader, w.encoder, run) : undefined;
+  let tick = performance.now();
+  while (step < cfg.train.steps && !opts.signal?.aborted) {
+    const w0 = performance.now();
+    const { batch, latents } = await batches!.next(step + 1 >= cfg.train.steps);
+    const wait = performance.now() - w0;
+    const lr = lrAt(step);
+    const out = await w.stepper.run({ batch, latents, key: stepKey(cfg.train.seed, step), lr: { dtype: "float32", shape: [], data: Float32Array.of(lr) } } as Host<PolicyInputs>);
+    step++;
+    const now = performance.now();
+    last = {
+      step, steps: cfg.train.steps, loss: scalar(out.loss), loss_action: scalar(out.lossAction), loss_gen: scalar(out.lossGen),
+      grad_norm: scalar(out.gradNorm), param_norm: scalar(out.paramNorm), lr, samples_per_s: (B * 1000) / (now - tick), step_ms: now - tick,
+      wait_ms: wait, elapsed_s: (now - t0) / 1000,
+    };
+    tick = now;
+    if (step % cfg.log.every === 0 || step === cfg.train.steps) appendFileSync(metricsPath, JSON.stringify(last) + "\n");
+    opts.onProgress?.(last);
+    if (step % cfg.checkpoint.every === 0 || step === cfg.train.steps) {
+      checkpoint = await saveRun(opts, run, w, step, { ...last });
+      savedAt = step;
+    }
+  }
+  if (savedAt !== step) checkpoint = await saveRun(opts, run, w, step, last ? { ...last } : {});
+  return { step, last, checkpoint };
+}
+
 /**
  * Trains the policy (see TrainRunOptions). Batches are prepared (assembled, Cosmos-encoded) one step ahead
  * while the step runs; a checkpoint is written every `checkpoint.every` steps, at the end and on abort.
@@ -161,68 +237,17 @@ export async function train(opts: TrainRunOptions): Promise<TrainSummary> {
   const t0 = performance.now();
   const groups = readDataArgument(opts.data, "internvla train");
   const run = await setUp(opts, groups);
-  const { cfg } = run;
-  const m = cfg.model;
   mkdirSync(opts.out, { recursive: true });
-  const metricsPath = join(opts.out, "metrics.jsonl");
-  truncateMetrics(metricsPath, run.startStep);
-  const spec: PipelineSpec = {
-    groups, seed: cfg.train.seed, stats: run.data.featureStats,
-    config: { layout: sampleLayout(m), actionMode: cfg.data.action_mode, norm: cfg.data.norm, frameCacheBytes: cfg.data.frame_cache_mb * 2 ** 20 },
-  };
-  const B = cfg.train.batch_size;
-  const loader = await Loader.create(spec, { batchSize: B, workers: cfg.data.workers, prefetch: cfg.data.prefetch, skip: run.startStep * B });
-  const encoder = fnRunner(cfg.train.engine, encodeStep(m), run.params.cosmos, cfg.train.threads);
-  const stepper: StepRunner<OptimState<PolicyParams>, PolicyInputs, PolicyMetrics> = stepRunner(
-    cfg.train.engine, policyStep(cfg), { params: run.params.policy, opt: run.opt } as Host<OptimState<PolicyParams>>, cfg.train.threads,
-  );
-  const s = cfg.schedule;
-  const lrAt = cosineDecayWithWarmup({ peakLr: s.peak_lr, numWarmupSteps: s.warmup_steps, numDecaySteps: s.decay_steps, decayLr: s.decay_lr }, cfg.train.steps);
-  const save = async (step: number, metrics: Record<string, number>): Promise<string> => {
-    const st = await stepper.state();
-    const ck: Checkpoint = {
-      step, config: cfg, params: { policy: st.params, cosmos: run.params.cosmos } as Host<ModelParams>, opt: st.opt, data: run.data, robot: run.robot,
-      tokenizerFiles: run.text.files, draws: step * B, metrics,
-    };
-    return saveCheckpoint(opts.out, ck, cfg.checkpoint.keep);
-  };
-  opts.onStart?.({ startStep: run.startStep, steps: cfg.train.steps, config: cfg });
-  let step = run.startStep;
-  let last: StepLog | undefined;
-  let checkpoint = run.startStep > 0 ? latestCheckpointDir(opts.out)! : "";
-  let savedAt = run.startStep > 0 ? run.startStep : -1;
+  truncateMetrics(join(opts.out, "metrics.jsonl"), run.startStep);
+  const w = await openWorkers(run, groups);
+  opts.onStart?.({ startStep: run.startStep, steps: run.cfg.train.steps, config: run.cfg });
   try {
-    const batches = step < cfg.train.steps ? batchPipeline(loader, encoder, run) : undefined;
-    let tick = performance.now();
-    while (step < cfg.train.steps && !opts.signal?.aborted) {
-      const w0 = performance.now();
-      const { batch, latents } = await batches!.next(step + 1 >= cfg.train.steps);
-      const wait = performance.now() - w0;
-      const lr = lrAt(step);
-      const out = await stepper.run({ batch, latents, key: stepKey(cfg.train.seed, step), lr: { dtype: "float32", shape: [], data: Float32Array.of(lr) } } as Host<PolicyInputs>);
-      step++;
-      const now = performance.now();
-      last = {
-        step, steps: cfg.train.steps, loss: scalar(out.loss), loss_action: scalar(out.lossAction), loss_gen: scalar(out.lossGen),
-        grad_norm: scalar(out.gradNorm), param_norm: scalar(out.paramNorm), lr, samples_per_s: (B * 1000) / (now - tick), step_ms: now - tick,
-        wait_ms: wait, elapsed_s: (now - t0) / 1000,
-      };
-      tick = now;
-      if (step % cfg.log.every === 0 || step === cfg.train.steps) appendFileSync(metricsPath, JSON.stringify(last) + "\n");
-      opts.onProgress?.(last);
-      if (step % cfg.checkpoint.every === 0 || step === cfg.train.steps) {
-        checkpoint = await save(step, { ...last });
-        savedAt = step;
-      }
-    }
-    if (savedAt !== step) checkpoint = await save(step, last ? { ...last } : {});
+    const { step, last, checkpoint } = await stepLoop(opts, run, w, t0);
+    const steps = run.cfg.train.steps;
+    return { out: opts.out, checkpoint, startStep: run.startStep, step, steps, seconds: (performance.now() - t0) / 1000, last, interrupted: step < steps };
   } finally {
-    await loader.close();
-    await encoder.dispose();
-    await stepper.dispose();
+    await w.loader.close();
+    await w.encoder.dispose();
+    await w.stepper.dispose();
   }
-  return {
-    out: opts.out, checkpoint, startStep: run.startStep, step, steps: cfg.train.steps, seconds: (performance.now() - t0) / 1000, last,
-    interrupted: step < cfg.train.steps,
-  };
 }
