@@ -1,7 +1,8 @@
 """Writes the model parity fixture: a tiny random-weight InternVLA-A1 in official names, inputs, and every
 intermediate of the PyTorch reference (model_ref.py, model_policy.py) for test/model/parity.test.ts.
 
-Run: OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE python3 scripts/ref/model.py
+Run: OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 scripts/ref/model.py (drop OPENBLAS_CORETYPE on a
+CPU without AVX-512, where it stops with "Illegal instruction").
 Writes test/fixtures/model/parity/{config.json, model.safetensors, in.safetensors, ref.safetensors} (every
 intermediate) and test/fixtures/model/parity-qwen2/ (Qwen2-style towers: outputs only). Each folder is also a
 valid `internvla parity --checkpoint` folder.
