@@ -68,6 +68,12 @@ export interface ModelConfig {
   readonly max_state_dim: number;
   readonly num_inference_steps: number;
   readonly lambda_gen: number;
+  /**
+   * false removes the generation expert (the paper's "w/o generation expert" ablation, a pi0-style model): no
+   * middle tokens, no foresight loss; the act expert attends to the prefix only. Its weights stay in the tree,
+   * unused, so checkpoints keep one layout. Default true.
+   */
+  readonly use_gen_expert: boolean;
   readonly min_period: number;
   readonly max_period: number;
   readonly time_sampling_beta_alpha: number;
@@ -95,7 +101,7 @@ const QWEN3_EXPERT: TowerConfig = {
 };
 
 const FLOW = {
-  num_inference_steps: 10, lambda_gen: 0.01, min_period: 4e-3, max_period: 4.0,
+  num_inference_steps: 10, lambda_gen: 0.01, use_gen_expert: true, min_period: 4e-3, max_period: 4.0,
   time_sampling_beta_alpha: 1.5, time_sampling_beta_beta: 1.0, time_sampling_scale: 0.999, time_sampling_offset: 0.001,
 } as const;
 
@@ -200,7 +206,7 @@ export function tokenLayout(cfg: ModelConfig) {
   const latent = c.resolution / c.spatial_compression;
   const genGrid = latent / cfg.scale_factor;
   const prefix = cfg.n_views * (imageTokens + 2) + cfg.n_text_tokens;
-  const middle = cfg.n_views * 2 * genGrid * genGrid;
+  const middle = cfg.use_gen_expert ? cfg.n_views * 2 * genGrid * genGrid : 0;
   return { grid, imageTokens, latent, genGrid, prefix, middle, suffix: 1 + cfg.chunk_size, total: prefix + middle + 1 + cfg.chunk_size };
 }
 

@@ -1,5 +1,6 @@
 // The policy entry points: training loss, prefix/gen cache, one Euler step of the act expert, and the sampler.
 import { fromF32, np, type Tensor } from "../tensor/index.ts";
+import { ConfigError } from "../tensor/errors.ts";
 import { linear } from "../nn/index.ts";
 import { type ModelConfig } from "./config.ts";
 import { encodeFrames } from "./cosmos.ts";
@@ -27,12 +28,14 @@ export function inferInputs(h: HostMasks, cfg: ModelConfig): InferLayoutTensors 
   const B = h.batch;
   const len = (a: Float32Array) => a.length / 3 / B;
   const [lp, lm, ls] = [len(l.prefixPositions), len(l.middlePositions), len(l.suffixPositions)];
+  // Without the gen expert the middle is empty (lm = 0); jax-js cannot build an array from no values.
+  const middle = (a: Float32Array, shape: number[]) => (lm === 0 ? np.zeros(shape, { dtype: np.float32 }) : fromF32(a, shape));
   return {
     prefixPositions: fromF32(l.prefixPositions, [3, B, lp]),
-    middlePositions: fromF32(l.middlePositions, [3, B, lm]),
+    middlePositions: middle(l.middlePositions, [3, B, lm]),
     suffixPositions: fromF32(l.suffixPositions, [3, B, ls]),
     prefixMask: fromF32(l.prefixMask, [B, 1, lp, lp]),
-    middleMask: fromF32(l.middleMask, [B, 1, lm, lp + lm]),
+    middleMask: middle(l.middleMask, [B, 1, lm, lp + lm]),
     suffixMask: fromF32(l.suffixMask, [B, 1, ls, lp + lm + ls]),
   };
 }
@@ -64,20 +67,34 @@ function maskedLatentMse(pred: Tensor, target: Tensor, imageMasks: Tensor): Tens
 export function lossFromLatents(p: PolicyParams, batch: TrainBatch, latents: Tensor, cfg: ModelConfig, noise: Tensor, time: Tensor): LossOutputs {
   const { xT, target } = interpolate(batch.actions.ref, noise, time.ref);
   const pre = embedPrefix(p, batch.images.ref, batch.tokenIds.ref, cfg);
-  const mid = embedMiddle(p, latents.ref.slice([], [], [0, 2]), cfg);
   const suf = embedSuffix(p, batch.state.ref, xT, time, cfg);
   const { cos, sin } = ropeTables(batch.positions.ref, cfg);
-  const towers = (["und", "gen", "act"] as const).map((n) => ({ params: p[n], cfg: towerCfg(cfg, n) }));
-  const [und, gen, act] = runLayers(towers, [pre, mid, suf], cos, sin, batch.mask);
+  const names = cfg.use_gen_expert ? (["und", "gen", "act"] as const) : (["und", "act"] as const);
+  const towers = names.map((n) => ({ params: p[n], cfg: towerCfg(cfg, n) }));
+  const inputs = cfg.use_gen_expert ? [pre, embedMiddle(p, latents.ref.slice([], [], [0, 2]), cfg), suf] : [pre, suf];
+  const outs = runLayers(towers, inputs, cos, sin, batch.mask);
   cos.dispose();
   sin.dispose();
-  und.dispose();
-  const genPred = foresightHead(p, gen, cfg);
-  const lossGen = maskedLatentMse(genPred.ref, latents.slice([], [], 2), batch.imageMasks.ref);
+  outs[0].dispose();
+  const act = outs[outs.length - 1];
+  const { genPred, lossGen } = cfg.use_gen_expert ? foresightLoss(p, outs[1], latents, batch.imageMasks.ref, cfg) : noForesight(latents);
   const vT = linear(p.action_out_proj, act.slice([], [1], [])); // the last chunk tokens (state output dropped)
   const lossAction = np.mean(np.square(target.sub(vT.ref)));
   const loss = lossAction.ref.add(lossGen.ref.mul(cfg.lambda_gen));
   return { loss, lossAction, lossGen, vT, genPred };
+}
+
+/** The foresight head on the gen outputs and its masked MSE against the t+15 latent. Consumes all. */
+function foresightLoss(p: PolicyParams, gen: Tensor, latents: Tensor, imageMasks: Tensor, cfg: ModelConfig): { genPred: Tensor; lossGen: Tensor } {
+  const genPred = foresightHead(p, gen, cfg);
+  return { genPred, lossGen: maskedLatentMse(genPred.ref, latents.slice([], [], 2), imageMasks) };
+}
+
+/** Without the gen expert nothing is predicted: a zero latent [B, V, z, h, w] and loss_gen 0. Consumes `latents`. */
+function noForesight(latents: Tensor): { genPred: Tensor; lossGen: Tensor } {
+  const [B, V, , z, h, w] = latents.shape;
+  latents.dispose();
+  return { genPred: np.zeros([B, V, z, h, w], { dtype: np.float32 }), lossGen: np.zeros([], { dtype: np.float32 }) };
 }
 
 /** Cosmos latents [B, V, F, z, h, w] of every frame of `images` [B, V, F, 3, H, W], out of the gradient. Borrows both. */
@@ -97,13 +114,22 @@ export function computeLoss(params: ModelParams, batch: TrainBatch, cfg: ModelCo
 /**
  * The per-control-step cache from latents [B, V, 2, z, h, w] of frames (t-15, t): the und tower runs alone on
  * the prefix, then the gen tower on the middle tokens attending to the prefix K/V; both K/V sets are kept.
- * Borrows `p` and `obs`; consumes `latents`.
+ * Without the gen expert (`use_gen_expert` false) the cache holds the prefix K/V only, `genOut` has no tokens
+ * [B, 0, De], and `latents` is not needed. Borrows `p` and `obs`; consumes `latents`.
  */
-export function cacheFromLatents(p: PolicyParams, obs: InferObservation, latents: Tensor, cfg: ModelConfig): PrefixCache {
+export function cacheFromLatents(p: PolicyParams, obs: InferObservation, latents: Tensor | undefined, cfg: ModelConfig): PrefixCache {
   const pre = embedPrefix(p, obs.images.ref, obs.tokenIds.ref, cfg);
   const kvPre: LayerKv[] = [];
   const t1 = ropeTables(obs.prefixPositions.ref, cfg);
   runLayers([{ params: p.und, cfg: cfg.text_config }], [pre], t1.cos, t1.sin, obs.prefixMask, { collect: kvPre })[0].dispose();
+  const rest = { suffixPositions: obs.suffixPositions.ref, suffixMask: obs.suffixMask.ref, state: obs.state.ref };
+  if (!cfg.use_gen_expert) {
+    latents?.dispose();
+    for (const t of [t1.cos, t1.sin]) t.dispose();
+    const De = cfg.expert_config.hidden_size;
+    return { keys: kvPre.map((a) => a.k), values: kvPre.map((a) => a.v), ...rest, genOut: np.zeros([obs.state.shape[0], 0, De], { dtype: np.float32 }) };
+  }
+  if (!latents) throw new ConfigError("cacheFromLatents: the gen expert needs the Cosmos latents of frames t-15 and t");
   const kvMid: LayerKv[] = [];
   const t2 = ropeTables(obs.middlePositions.ref, cfg);
   const [genOut] = runLayers([{ params: p.gen, cfg: cfg.expert_config }], [embedMiddle(p, latents, cfg)], t2.cos, t2.sin, obs.middleMask, {
@@ -113,12 +139,12 @@ export function cacheFromLatents(p: PolicyParams, obs: InferObservation, latents
   for (const t of [t1.cos, t1.sin, t2.cos, t2.sin]) t.dispose();
   const keys = kvPre.map((a, l) => np.concatenate([a.k, kvMid[l].k], 2));
   const values = kvPre.map((a, l) => np.concatenate([a.v, kvMid[l].v], 2));
-  return { keys, values, suffixPositions: obs.suffixPositions.ref, suffixMask: obs.suffixMask.ref, state: obs.state.ref, genOut };
+  return { keys, values, ...rest, genOut };
 }
 
-/** embedPrefixAndCache: Cosmos-encodes frames (t-15, t), then `cacheFromLatents`. Borrows `params` and `obs`. */
+/** embedPrefixAndCache: Cosmos-encodes frames (t-15, t) (with the gen expert), then `cacheFromLatents`. Borrows `params` and `obs`. */
 export function embedPrefixAndCache(params: ModelParams, obs: InferObservation, cfg: ModelConfig): PrefixCache {
-  const latents = encodeFrames(params.cosmos, obs.images.ref.slice([], [], [0, 2]), cfg);
+  const latents = cfg.use_gen_expert ? encodeFrames(params.cosmos, obs.images.ref.slice([], [], [0, 2]), cfg) : undefined;
   return cacheFromLatents(params.policy, obs, latents, cfg);
 }
 
