@@ -115,6 +115,14 @@ describe("generate: LeRobot v3.0 dataset", () => {
 });
 
 describe("generate: interruption and resume", () => {
+  it("kills and replaces a worker that gives no result in time, and gives up on an episode stuck three times", async () => {
+    const out = join(root, "stuck");
+    // With a 50 ms limit every episode is "stuck": each try kills its worker process and reruns on a fresh one.
+    await expect(generateDataset({ out, ...TASK, episodes: 1, seed: 10, imageSize: SIZE, workers: 1, stallSeconds: 0.05 }))
+      .rejects.toThrow(/episode seed 10 got stuck 3 times.*--resume/s);
+    expect(existsSync(join(out, "meta", "PARTIAL"))).toBe(true);
+  });
+
   it("an aborted run leaves a marked partial dataset that --resume completes with the same episodes", async () => {
     const out = join(root, "resumed");
     const controller = new AbortController();

@@ -23,34 +23,6 @@ const SETTINGS: Record<VideoCodecName, { readonly encoder: AV.FFEncoderCodec; re
 
 let serial = 0;
 
-/**
- * A mutex over encoders across the threads of a process. SVT-AV1 keeps block-geometry tables in globals, so two
- * encoders running at once in one process can hang or crash (SVT-AV1 merge request 2603; seen here as a worker
- * blocked forever in the encoder's end of stream). Threads that encode share one lock: create it once and pass
- * `lock.buffer` (a SharedArrayBuffer) to each worker, which wraps it again with `new EncoderLock(buffer)`.
- */
-export class EncoderLock {
-  private readonly word: Int32Array;
-
-  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(4)) {
-    this.word = new Int32Array(buffer, 0, 1);
-  }
-
-  /** Runs `fn` holding the lock (blocking this thread while another holds it). */
-  hold<T>(fn: () => T): T {
-    while (Atomics.compareExchange(this.word, 0, 0, 1) !== 0) Atomics.wait(this.word, 0, 1);
-    try {
-      return fn();
-    } finally {
-      Atomics.store(this.word, 0, 0);
-      Atomics.notify(this.word, 0, 1);
-    }
-  }
-}
-
-/** The lock of encodeVideo calls that pass none: it covers this thread only. */
-const threadLock = new EncoderLock();
-
 /** A scratch file for FFmpeg's mp4 muxer (it needs a seekable file); unique per process, thread and call. */
 function scratchPath(): string {
   return join(tmpdir(), `internvla-encode-${process.pid}-${threadId}-${serial++}.mp4`);
@@ -144,12 +116,11 @@ class Encoding {
 
 /**
  * Encodes frames (each packed RGB [H, W, 3]) as one mp4 (yuv420p, BT.601 limited range) with frame k at k/fps and
- * returns its bytes. Width and height must be even (4:2:0 chroma); `where` names the video in errors. Threads that
- * encode at the same time must share `lock` (see EncoderLock).
+ * returns its bytes. Width and height must be even (4:2:0 chroma); `where` names the video in errors. Encode in one
+ * thread per process: SVT-AV1 keeps tables in globals, and concurrent encoders in one process can hang (SVT-AV1
+ * merge request 2603); the dataset generator encodes in worker processes.
  */
-export function encodeVideo(
-  frames: readonly Uint8Array[], width: number, height: number, fps: number, codec: VideoCodecName, where: string, lock: EncoderLock = threadLock,
-): Uint8Array {
+export function encodeVideo(frames: readonly Uint8Array[], width: number, height: number, fps: number, codec: VideoCodecName, where: string): Uint8Array {
   ensureCodecs();
   if (width % 2 !== 0 || height % 2 !== 0) {
     throw new DatasetError(`video ${where}: frame size ${width}x${height} must be even for yuv420p`, "crop or pad the camera image by one pixel");
@@ -163,17 +134,15 @@ export function encodeVideo(
   const i420 = frames.map((f) => rgbToI420(f, width, height));
   const path = scratchPath();
   try {
-    lock.hold(() => {
-      const enc = new Encoding(codec, width, height, fps, path, where);
-      try {
-        enc.start();
-        i420.forEach((planes, k) => enc.send(planes, k));
-        enc.send(null, frames.length);
-        enc.finish();
-      } finally {
-        enc.free();
-      }
-    });
+    const enc = new Encoding(codec, width, height, fps, path, where);
+    try {
+      enc.start();
+      i420.forEach((planes, k) => enc.send(planes, k));
+      enc.send(null, frames.length);
+      enc.finish();
+    } finally {
+      enc.free();
+    }
     return new Uint8Array(readFileSync(path));
   } finally {
     rmSync(path, { force: true });

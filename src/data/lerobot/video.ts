@@ -7,7 +7,7 @@ import { ensureCodecs } from "./video-codecs.ts";
 import type { VideoCodecName } from "./video-encoder.ts";
 
 export { canonicalCodec, ensureCodecs } from "./video-codecs.ts";
-export { EncoderLock, type VideoCodecName, encodeVideo } from "./video-encoder.ts";
+export { type VideoCodecName, encodeVideo } from "./video-encoder.ts";
 export { type DecodedFrame, VideoReader } from "./video-reader.ts";
 
 /** The names info.json uses for our codecs. */

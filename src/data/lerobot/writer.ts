@@ -5,7 +5,7 @@ import { DatasetError } from "../errors.ts";
 import { readJson, writeFileAtomic, writeJsonAtomic } from "../fs.ts";
 import { writeParquetFile } from "./parquet.ts";
 import { type FeatureStats, imageStats } from "./stats.ts";
-import { type EncoderLock, encodeVideo } from "./video.ts";
+import { encodeVideo } from "./video.ts";
 import { finalizeDataset, type StagedEpisode } from "./writer-finalize.ts";
 import {
   type EpisodeInput, type EpisodeRows, type WriterSpec, episodeColumns, episodeStats, hfFeaturesMeta, infoFeatures, validateEpisode,
@@ -16,8 +16,8 @@ export type { FeatureSpec, WriterSpec, EpisodeInput, EpisodeRows } from "./write
 
 /**
  * An episode with the expensive work done: each camera's frames encoded as one mp4 and their image statistics
- * taken. It holds only typed arrays and plain data, so a worker thread can prepare it and post it (transferring
- * `transferables(p)`) to the thread that owns the writer.
+ * taken. It holds only typed arrays and plain data, so a worker (thread or process) can prepare it and post it to
+ * the one that owns the writer.
  */
 export interface PreparedEpisode extends EpisodeRows {
   /** mp4 bytes per video feature. */
@@ -26,27 +26,18 @@ export interface PreparedEpisode extends EpisodeRows {
   readonly imageStats: Record<string, FeatureStats>;
 }
 
-/**
- * Validates an episode against `spec`, encodes its videos and takes their statistics (no file is written).
- * Threads that prepare episodes at the same time must share one EncoderLock.
- */
-export function prepareEpisode(spec: WriterSpec, ep: EpisodeInput, lock?: EncoderLock): PreparedEpisode {
+/** Validates an episode against `spec`, encodes its videos and takes their statistics (no file is written). */
+export function prepareEpisode(spec: WriterSpec, ep: EpisodeInput): PreparedEpisode {
   validateEpisode(spec, ep, "LeRobotWriter episode");
   const videos: Record<string, Uint8Array> = {};
   const stats: Record<string, FeatureStats> = {};
   for (const [key, f] of Object.entries(spec.features)) {
     if (f.dtype !== "video") continue;
     const [h, w] = f.shape;
-    videos[key] = encodeVideo(ep.frames[key], w, h, spec.fps, spec.videoCodec ?? "av1", `"${key}"`, lock);
+    videos[key] = encodeVideo(ep.frames[key], w, h, spec.fps, spec.videoCodec ?? "av1", `"${key}"`);
     stats[key] = imageStats(ep.frames[key], w, h);
   }
   return { task: ep.task, length: ep.length, vectors: ep.vectors, strings: ep.strings, videos, imageStats: stats };
-}
-
-/** The buffers of a prepared episode that postMessage can move instead of copying. */
-export function transferables(p: PreparedEpisode): ArrayBuffer[] {
-  const all = [...Object.values(p.vectors), ...Object.values(p.videos)].map((a) => a.buffer as ArrayBuffer);
-  return [...new Set(all)];
 }
 
 /**

@@ -2,8 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
-import { EncoderLock, ensureCodecs } from "../../data/lerobot/video.ts";
+import { ensureCodecs } from "../../data/lerobot/video.ts";
 import { LeRobotWriter, type WriterSpec } from "../../data/lerobot/writer.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 import { resolveImageSize, type EnvConfig } from "../env.ts";
@@ -15,7 +14,8 @@ import { type Level, type Split } from "../scene/colours.ts";
 import { resolveRobot } from "../tasks/common.ts";
 import { getTask } from "../tasks/index.ts";
 import { writerSpec } from "./features.ts";
-import { type EpisodeConfig, type EpisodeJob, type EpisodeResult, type WorkerReply } from "./protocol.ts";
+import { EpisodePool } from "./pool.ts";
+import { type EpisodeConfig, type EpisodeResult } from "./protocol.ts";
 
 export interface GenerateOptions {
   readonly out: string;
@@ -30,9 +30,11 @@ export interface GenerateOptions {
   readonly imageSize?: EnvConfig["imageSize"];
   readonly cameras?: readonly string[];
   readonly controlHz?: number;
-  /** Worker threads, each with its own MuJoCo (default: one per core). */
+  /** Worker processes, each with its own MuJoCo (default: one per core). */
   readonly workers?: number;
   readonly codec?: "av1" | "h264";
+  /** A worker with no result for this long is taken as stuck, killed and its episode rerun (default 120 s). */
+  readonly stallSeconds?: number;
   /** Continue a partial dataset in `out` (same settings). */
   readonly resume?: boolean;
   /** Write animated GIFs (all cameras side by side) of the first N kept episodes to `<out>-preview/`. */
@@ -84,6 +86,8 @@ interface Progress {
 }
 
 export const PROGRESS_FILE = "meta/sim_generate.json";
+/** An episode takes 1-20 s on a loaded 2-core machine; two minutes without a result means a stuck encoder. */
+const STALL_SECONDS = 120;
 
 function saveProgress(dir: string, p: Progress): void {
   const path = join(dir, PROGRESS_FILE);
@@ -152,70 +156,50 @@ interface Run {
   readonly seconds: RunSeconds;
 }
 
-/** Runs candidates on the workers and commits results in candidate order; returns true when aborted. */
+/** Runs candidates on the worker processes and commits results in candidate order; returns true when aborted. */
 async function runWorkers(run: Run): Promise<boolean> {
   const { opts, progress } = run;
   const count = Math.max(1, Math.min(opts.workers ?? availableParallelism(), progress.target - progress.seeds.length));
-  // Codec setup on this (main) thread quiets SVT-AV1 in the workers too (see ensureCodecs).
+  // Codec setup here sets SVT_LOG in the environment the worker processes inherit (see ensureCodecs).
   ensureCodecs();
-  const encodeLock = new EncoderLock();
-  const workers = await Promise.all(Array.from({ length: count }, () => startWorker(encodeLock)));
   const maxCandidates = progress.next + 4 * (progress.target - progress.seeds.length) + 20;
   const results = new Map<number, EpisodeResult>();
   let issued = progress.next;
   let chain = Promise.resolve();
-  const idle = [...workers];
+  let pool: EpisodePool | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
       const issue = (): void => {
+        const p = pool!;
         const finished = progress.seeds.length >= progress.target || opts.signal?.aborted;
         // Bounded look-ahead: recorded episodes wait in memory until the writer (one at a time) takes them.
-        const lookahead = 2 * workers.length;
-        while (!finished && idle.length > 0 && issued - progress.next < lookahead && progress.seeds.length + (issued - progress.next) < progress.target) {
+        const lookahead = 2 * p.size;
+        while (!finished && p.idle > 0 && issued - progress.next < lookahead && progress.seeds.length + (issued - progress.next) < progress.target) {
           if (issued >= maxCandidates) return fail(new SimError(`generate: only ${progress.seeds.length} of ${progress.target} episodes succeeded in ${issued} attempts; the ${progress.config.task} expert fails too often on ${progress.config.robot}`));
-          const w = idle.pop()!;
           // Frames travel back only while the candidate could still be one of the first `preview` kept episodes.
           const keepFrames = progress.seeds.length < (opts.preview ?? 0);
-          const job: EpisodeJob = { type: "run", candidate: issued, seed: progress.config.seed + issued, config: progress.config, spec: run.spec, keepFrames };
+          p.run({ type: "run", candidate: issued, seed: progress.config.seed + issued, config: progress.config, spec: run.spec, keepFrames });
           issued++;
-          w.postMessage(job);
         }
-        if (idle.length === workers.length && (finished || issued === progress.next)) resolve();
+        if (p.idle === p.size && (finished || issued === progress.next)) resolve();
       };
-      for (const w of workers) {
-        w.on("message", (reply: WorkerReply) => {
-          if (reply.type === "error") return fail(new SimError(`generate: episode seed ${progress.config.seed + reply.candidate} crashed: ${reply.message}`));
-          if (reply.type !== "episode") return;
-          results.set(reply.candidate, reply.result);
-          run.seconds.simulate += reply.result.seconds.simulate;
-          run.seconds.encode += reply.result.seconds.encode;
-          idle.push(w);
-          chain = chain.then(() => commit(run, results)).then(issue, fail);
-        });
-        w.on("error", fail);
-      }
-      issue();
+      const onResult = (candidate: number, result: EpisodeResult): void => {
+        results.set(candidate, result);
+        run.seconds.simulate += result.seconds.simulate;
+        run.seconds.encode += result.seconds.encode;
+        chain = chain.then(() => commit(run, results)).then(issue, fail);
+      };
+      EpisodePool.start(count, opts.stallSeconds ?? STALL_SECONDS, { onResult, onError: fail }).then((p) => {
+        pool = p;
+        issue();
+      }, fail);
     });
     await chain;
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool?.close();
   }
   return progress.seeds.length < progress.target;
-}
-
-function startWorker(encodeLock: EncoderLock): Promise<Worker> {
-  const w = new Worker(new URL("./worker-entry.mjs", import.meta.url), { workerData: { encodeLock: encodeLock.buffer } });
-  return new Promise((resolve, reject) => {
-    const onReady = (m: WorkerReply): void => {
-      if (m.type === "ready") {
-        w.off("message", onReady);
-        resolve(w);
-      }
-    };
-    w.on("message", onReady);
-    w.once("error", reject);
-  });
 }
 
 /** Writes every result that is next in candidate order (kept if successful and still needed). */

@@ -1,4 +1,4 @@
-// Worker-thread bootstrap: registers the TypeScript loader (tsx) in this thread, then runs the episode worker.
+// Episode worker process bootstrap: registers the TypeScript loader (tsx), then runs the episode worker.
 import { register } from "tsx/esm/api";
 
 register();

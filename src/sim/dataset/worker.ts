@@ -1,21 +1,19 @@
-// Episode worker (one MuJoCo instance per thread): runs scripted episodes, encodes the successful ones' videos and
-// image statistics for the writer, and sends them back.
-import { parentPort, workerData } from "node:worker_threads";
-import { EncoderLock } from "../../data/lerobot/video.ts";
-import { prepareEpisode, transferables } from "../../data/lerobot/writer.ts";
+// Episode worker (a child process with one MuJoCo): runs scripted episodes, encodes the successful ones' videos and
+// image statistics for the writer, and sends them back to the generator.
+import { prepareEpisode } from "../../data/lerobot/writer.ts";
 import { runEpisode } from "../episode.ts";
 import { loadMujoco } from "../mujoco.ts";
 import { getTask } from "../tasks/index.ts";
 import { imageKey } from "./features.ts";
 import { type EpisodeJob, type EpisodeResult, type WorkerReply } from "./protocol.ts";
 
-const port = parentPort;
-if (!port) throw new Error("internal: sim/dataset/worker.ts must run in a worker thread");
+if (!process.send) throw new Error("internal: sim/dataset/worker.ts must run in a child process started with an IPC channel (see pool.ts)");
+const reply = (m: WorkerReply): void => {
+  process.send!(m);
+};
 const mj = await loadMujoco();
-/** Shared by the run's workers: one video encoder at a time in the process (see EncoderLock). */
-const encodeLock = new EncoderLock((workerData as { encodeLock: SharedArrayBuffer }).encodeLock);
 
-function run(job: EpisodeJob): { result: EpisodeResult; transfer: ArrayBuffer[] } {
+function run(job: EpisodeJob): EpisodeResult {
   const { config } = job;
   const t0 = performance.now();
   const task = getTask(config.task);
@@ -23,33 +21,23 @@ function run(job: EpisodeJob): { result: EpisodeResult; transfer: ArrayBuffer[] 
   const rec = runEpisode(mj, instance, { cameras: config.cameras, width: config.width, height: config.height });
   const t1 = performance.now();
   // Failed episodes are dropped, so only their outcome travels back.
-  if (!rec.success) return { result: { seed: rec.seed, success: false, seconds: { simulate: (t1 - t0) / 1000, encode: 0 } }, transfer: [] };
+  if (!rec.success) return { seed: rec.seed, success: false, seconds: { simulate: (t1 - t0) / 1000, encode: 0 } };
   const prepared = prepareEpisode(job.spec, {
     task: rec.instruction, length: rec.length,
     vectors: { "observation.state": rec.states, action: rec.actions },
     frames: Object.fromEntries(config.cameras.map((c) => [imageKey(c), rec.frames[c]])),
-  }, encodeLock);
+  });
   const seconds = { simulate: (t1 - t0) / 1000, encode: (performance.now() - t1) / 1000 };
-  const frames = job.keepFrames ? rec.frames : undefined;
-  const transfer = new Set([...transferables(prepared), ...Object.values(frames ?? {}).flatMap((fs) => fs.map((f) => f.buffer as ArrayBuffer))]);
-  return { result: { seed: rec.seed, success: true, prepared, frames, seconds }, transfer: [...transfer] };
+  return { seed: rec.seed, success: true, prepared, frames: job.keepFrames ? rec.frames : undefined, seconds };
 }
 
-/** Jobs run one at a time, in arrival order. */
-let queue: Promise<void> = Promise.resolve();
-port.on("message", (job: EpisodeJob | { type: "stop" }) => {
-  if (job.type === "stop") {
-    port.close();
-    return;
+process.on("message", (job: EpisodeJob) => {
+  try {
+    reply({ type: "episode", candidate: job.candidate, result: run(job) });
+  } catch (e) {
+    reply({ type: "error", candidate: job.candidate, message: e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e) });
   }
-  queue = queue.then(() => {
-    try {
-      const { result, transfer } = run(job);
-      port.postMessage({ type: "episode", candidate: job.candidate, result } satisfies WorkerReply, transfer);
-    } catch (e) {
-      const reply: WorkerReply = { type: "error", candidate: job.candidate, message: e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e) };
-      port.postMessage(reply);
-    }
-  });
 });
-port.postMessage({ type: "ready" } satisfies WorkerReply);
+// The generator went away (crashed or was killed): nothing is left to do.
+process.on("disconnect", () => process.exit(0));
+reply({ type: "ready" });
