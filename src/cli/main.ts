@@ -58,5 +58,9 @@ export async function runProcess(): Promise<void> {
     env: process.env,
   };
   const code = await main(process.argv.slice(2), io);
-  process.exitCode = code;
+  // jax-js's worker pool keeps message ports open after large kernels, so the process would not end by itself:
+  // exit once stdout and stderr have drained.
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  await new Promise<void>((resolve) => process.stderr.write("", () => resolve()));
+  process.exit(code);
 }
