@@ -1,6 +1,6 @@
 // The evaluator's checkpoint policy (jitted sampler) against the server's eager pipeline on the same tiny checkpoint,
 // and its imagined frames against the foresight head + Cosmos decoder run eagerly.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -84,10 +84,26 @@ describe("loadCheckpointPolicy", () => {
     }
   });
 
+  it("serves a model without the gen expert (no foresight) under ONNX Runtime", async () => {
+    const noGen = join(dir, "no-gen");
+    mkdirSync(noGen);
+    for (const f of ["model.safetensors", "robot.json", "stats.json", "vocabulary.json"]) copyFileSync(join(dir, f), join(noGen, f));
+    writeFileSync(join(noGen, "config.json"), JSON.stringify({ ...cfg, use_gen_expert: false }));
+    const p = await loadCheckpointPolicy(noGen, { seed: 3 });
+    try {
+      expect(p.foresight).toBeUndefined();
+      const r = await p.policy.infer(obs(0));
+      expect([r.actions.horizon, r.actions.dim]).toEqual([10, 6]);
+      expect(r.actions.data.every(Number.isFinite)).toBe(true);
+    } finally {
+      p.dispose();
+    }
+  });
+
   it("imagines frame t+15 per present camera: the foresight head and Cosmos decoder on the inference's gen outputs", async () => {
     await ck.policy.reset();
     await ck.policy.infer(obs(20));
-    const imagined = await ck.foresight(obs(20));
+    const imagined = await ck.foresight!(obs(20));
     const res = cfg.cosmos_config.resolution;
     expect(Object.keys(imagined)).toEqual(["top", "wrist"]);
     expect([imagined.top.height, imagined.top.width, imagined.top.data.length]).toEqual([res, res, res * res * 3]);

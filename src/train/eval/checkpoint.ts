@@ -24,8 +24,8 @@ import { checkpointFolder } from "../setup.ts";
 
 export interface CheckpointPolicy {
   readonly policy: Policy;
-  /** The imagined frame t+15 per camera, decoded from the last inference's foresight latent. */
-  readonly foresight: ForesightFn;
+  /** The imagined frame t+15 per camera, decoded from the last inference's foresight latent (absent without the gen expert). */
+  readonly foresight?: ForesightFn;
   readonly source: Omit<PolicySource, "metadata">;
   readonly config: ModelConfig;
   readonly nActionSteps: number;
@@ -167,7 +167,7 @@ export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: 
   const provider = modelPolicy(model, spec, { state: stats.state, action: stats.action }, { seed: opts.seed ?? 0 });
   const imageSize = typeof robot.image_size === "number" ? robot.image_size : undefined;
   return {
-    policy: provider.session(), foresight: imagined, config, nActionSteps, imageSize,
+    policy: provider.session(), foresight: config.use_gen_expert ? imagined : undefined, config, nActionSteps, imageSize,
     source: { kind: "checkpoint", checkpoint: pin, modelConfig: config },
     dispose: () => provider.dispose(),
   };
