@@ -4,7 +4,7 @@ import { createReadStream, mkdirSync, readdirSync, readFileSync, renameSync, sta
 import { dirname, join, relative } from "node:path";
 import { ConfigError } from "../../tensor/errors.ts";
 import { type PolicyMetadata } from "../../serve/policy.ts";
-import { type TaskEvalConfig, type TaskEval, overallSuccess } from "./evaluate.ts";
+import { type TaskEval, overallSuccess } from "./evaluate.ts";
 import { type RateInterval } from "./stats.ts";
 
 export const RESULTS_FORMAT = "internvla-eval-results/1";
@@ -42,13 +42,8 @@ export interface EpisodeSummary {
   readonly meanInferMs: number;
 }
 
-export interface TaskResults {
-  readonly config: TaskEvalConfig;
-  readonly kind: string;
-  readonly robot: string;
-  readonly seeds: readonly number[];
-  readonly skippedSeeds: readonly number[];
-  readonly success: RateInterval;
+/** A task's evaluation as recorded: everything but the episode media. */
+export interface TaskResults extends Omit<TaskEval, "episodes"> {
   readonly episodes: readonly EpisodeSummary[];
 }
 
