@@ -197,8 +197,14 @@ export interface ExperimentStages {
     readonly data: readonly DataGroupDirs[]; readonly out: string; readonly tokenizer: string; readonly initFrom: string | null;
     readonly stage: TrainStage; readonly model: ExperimentConfig["model"]; readonly seed: number;
   }): Promise<string>;
-  /** Evaluates a checkpoint (or the random baseline) and writes results.json (and a report) into `out`. */
-  evaluate(req: { readonly policy: { readonly checkpoint: string; readonly run: string } | "random"; readonly cfg: ExperimentConfig; readonly out: string }): Promise<EvalResults>;
+  /**
+   * Evaluates a checkpoint (or the random baseline) and writes results.json (and a report with the training logs
+   * of `logs` and the baseline as a column) into `out`.
+   */
+  evaluate(req: {
+    readonly policy: { readonly checkpoint: string } | "random"; readonly cfg: ExperimentConfig; readonly out: string;
+    readonly logs: readonly { readonly name: string; readonly dir: string }[]; readonly baseline?: EvalResults;
+  }): Promise<EvalResults>;
 }
 
 /** What one experiment produced: its evaluation, the baseline's, and the folder of every stage. */
@@ -274,18 +280,19 @@ export async function runExperiment(cfg: ExperimentConfig, root: string, stages:
   };
   const pre = cfg.pretrain ? await train("pretrain", preGroups, cfg.pretrain, null) : null;
   const post = await train("posttrain", target, cfg.posttrain, pre?.checkpoint ?? null);
-  const evalDir = join(root, cfg.name, "eval");
-  const evalInputs = { checkpoint: post.checkpoint.slice(root.length), eval: cfg.eval, imageSize: size };
-  const results = await stage(evalDir, evalInputs, ctx, () => {
-    log(`evaluating ${cfg.name} on ${cfg.eval.tasks.map((t) => t.task).join(", ")} (${cfg.eval.episodes} episodes each)`);
-    return stages.evaluate({ policy: { checkpoint: post.checkpoint, run: post.out }, cfg, out: evalDir });
-  });
   let baseline: EvalResults | undefined;
   if (cfg.eval.baseline) {
     const inputs = { eval: cfg.eval, imageSize: size };
     const dir = join(root, "baseline", stageKey("random", inputs));
-    baseline = await stage(dir, inputs, ctx, () => stages.evaluate({ policy: "random", cfg, out: dir }));
+    baseline = await stage(dir, inputs, ctx, () => stages.evaluate({ policy: "random", cfg, out: dir, logs: [] }));
   }
+  const evalDir = join(root, cfg.name, "eval");
+  const evalInputs = { checkpoint: post.checkpoint.slice(root.length), eval: cfg.eval, imageSize: size };
+  const logs = [{ name: "tokenizer", dir: tokenizer }, ...(pre ? [{ name: "pre-training", dir: pre.out }] : []), { name: "post-training", dir: post.out }];
+  const results = await stage(evalDir, evalInputs, ctx, () => {
+    log(`evaluating ${cfg.name} on ${cfg.eval.tasks.map((t) => t.task).join(", ")} (${cfg.eval.episodes} episodes each)`);
+    return stages.evaluate({ policy: { checkpoint: post.checkpoint }, cfg, out: evalDir, logs, baseline });
+  });
   const dirs = { datasets: all, tokenizer, pretrain: pre?.out ?? null, posttrain: post.out, eval: evalDir };
   return { name: cfg.name, results, baseline, dirs, seconds: ctx.clock.seconds };
 }

@@ -72,7 +72,7 @@ function fakeStages(log: string[]): ExperimentStages {
       return join(req.out, "checkpoint");
     },
     evaluate: async (req) => {
-      log.push(`evaluate ${req.policy === "random" ? "random" : req.policy.checkpoint.split("/").at(-3)}`);
+      log.push(`evaluate ${req.policy === "random" ? "random" : `${req.policy.checkpoint.split("/").at(-3)} logs=${req.logs.map((l) => l.name).join("+")} baseline=${req.baseline !== undefined}`}`);
       return results(1, 0, 2);
     },
   };
@@ -85,16 +85,22 @@ describe("runExperiment", () => {
     const log: string[] = [];
     const full = await runExperiment(cfgs[0], root, fakeStages(log));
     expect(log.filter((l) => l.startsWith("generate")).length).toBe(9);
-    expect(log.slice(9)).toEqual(["tokenizer 9 datasets", "train pretrain init=scratch args=", "train posttrain init=pretrain args=", "evaluate posttrain", "evaluate random"]);
+    expect(log.slice(9)).toEqual([
+      "tokenizer 9 datasets", "train pretrain init=scratch args=", "train posttrain init=pretrain args=", "evaluate random",
+      "evaluate posttrain logs=tokenizer+pre-training+post-training baseline=true",
+    ]);
     expect(full.dirs.pretrain).not.toBeNull();
     log.length = 0;
     const noPre = await runExperiment(cfgs[1], root, fakeStages(log));
-    expect(log).toEqual(["train posttrain init=scratch args=", "evaluate posttrain"]);
+    expect(log).toEqual(["train posttrain init=scratch args=", "evaluate posttrain logs=tokenizer+post-training baseline=true"]);
     expect(noPre.dirs.tokenizer).toBe(full.dirs.tokenizer);
     expect(noPre.dirs.posttrain).not.toBe(full.dirs.posttrain);
     log.length = 0;
     await runExperiment(cfgs[2], root, fakeStages(log));
-    expect(log).toEqual(["train pretrain init=scratch args=--model.use_gen_expert=false", "train posttrain init=pretrain args=--model.use_gen_expert=false", "evaluate posttrain"]);
+    expect(log).toEqual([
+      "train pretrain init=scratch args=--model.use_gen_expert=false", "train posttrain init=pretrain args=--model.use_gen_expert=false",
+      "evaluate posttrain logs=tokenizer+pre-training+post-training baseline=true",
+    ]);
     log.length = 0;
     const again = await runExperiment(cfgs[0], root, fakeStages(log));
     expect(log).toEqual([]);

@@ -89,15 +89,18 @@ async function resolvePolicy(f: Readonly<Record<string, FlagValue>>, io: CliIO, 
   return { policy: ck.policy, source: ck.source, defaultSteps: ck.nActionSteps, imageSize: ck.imageSize, foresight: ck.foresight, close: async () => ck.dispose() };
 }
 
-/** The training log of a checkpoint's run, if the folder (or a parent) holds metrics.jsonl files. */
-export async function runLogs(start: string | undefined): Promise<{ name: string; rows: Record<string, number>[] }[]> {
-  if (start === undefined) return [];
+/** The training logs (metrics.jsonl) of named run folders that have one. */
+export async function trainingLogs(dirs: readonly { name: string; dir: string }[]): Promise<{ name: string; rows: Record<string, number>[] }[]> {
   const { readMetrics } = await import("../../train/report/metrics.ts");
-  for (let dir = resolve(start), i = 0; i < 3; dir = dirname(dir), i++) {
-    const logs = [["policy", join(dir, "metrics.jsonl")], ["tokenizer", join(dir, "tokenizer", "metrics.jsonl")]].filter(([, p]) => existsSync(p));
-    if (logs.length > 0) return logs.map(([name, p]) => ({ name, rows: readMetrics(p) }));
-  }
-  return [];
+  return dirs.filter((d) => existsSync(join(d.dir, "metrics.jsonl"))).map((d) => ({ name: d.name, rows: readMetrics(join(d.dir, "metrics.jsonl")) }));
+}
+
+/** The run folder of a checkpoint: the folder itself when it holds metrics.jsonl, else up to two folders above. */
+function runOf(checkpoint: string | undefined): { name: string; dir: string }[] {
+  if (checkpoint === undefined) return [];
+  let dir = resolve(checkpoint);
+  for (let i = 0; i < 3 && !existsSync(join(dir, "metrics.jsonl")); i++) dir = dirname(dir);
+  return [{ name: "policy", dir }];
 }
 
 export const evalCommand: Command = {
@@ -158,7 +161,7 @@ See docs/evaluation.md.`,
         comparisons.push({ name: "random actions", results: base.results });
       }
       const out = String(f.out ?? (f.checkpoint !== undefined ? join(String(f.checkpoint), "eval") : "runs/eval"));
-      const saved = saveEvaluation(out, run, { title: `internvla eval: ${taskNames.join(", ")}`, comparisons, logs: await runLogs(f.checkpoint as string | undefined) });
+      const saved = saveEvaluation(out, run, { title: `internvla eval: ${taskNames.join(", ")}`, comparisons, logs: await trainingLogs(runOf(f.checkpoint as string | undefined)) });
       const { formatRate } = await import("../../train/eval/stats.ts");
       for (const t of run.results.tasks) io.out(`${t.config.task} (${t.kind}, ${t.config.level}): ${formatRate(t.success)}\n`);
       for (const c of comparisons) io.out(`${c.name}: ${formatRate(c.results.overall.all)}\n`);

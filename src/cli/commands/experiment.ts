@@ -7,7 +7,7 @@ import { type Command, type CliIO } from "../command.ts";
 import { applyOverrides } from "../args.ts";
 import { InternvlaError } from "../../tensor/errors.ts";
 import { type ExperimentConfig, type ExperimentOutcome, type ExperimentStages } from "../../train/experiment.ts";
-import { codeVersion, evalProgress, runLogs } from "./eval.ts";
+import { codeVersion, evalProgress, trainingLogs } from "./eval.ts";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 export const EXPERIMENTS_DIR = join(REPO, "configs", "experiments");
@@ -67,7 +67,8 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
         const tasks = evalTasks(req.cfg, ck.nActionSteps);
         const record = { videoEvery: 2, foresight: ck.foresight, foresightPerEpisode: 2 };
         const run = await runEvaluation(ck.policy, { tasks, record, source: ck.source, code, command, onProgress: evalProgress(io, req.cfg.name) });
-        saveEvaluation(req.out, run, { title: `experiment ${req.cfg.name}`, logs: await runLogs(req.policy.run), notes: [req.cfg.description] });
+        const comparisons = req.baseline ? [{ name: "random actions", results: req.baseline }] : [];
+        saveEvaluation(req.out, run, { title: `experiment ${req.cfg.name}`, comparisons, logs: await trainingLogs(req.logs), notes: [req.cfg.description] });
         return run.results;
       } finally {
         ck.dispose();
