@@ -2,20 +2,19 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CheckpointError } from "../tensor/errors.ts";
-import { tree, type JsTree, type Tensor } from "../tensor/index.ts";
 import { type HostTensor } from "../tensor/compile/index.ts";
 import { SafetensorsReader } from "../tensor/safetensors.ts";
 import { saveSafetensors } from "../tensor/safetensors-writer.ts";
 import { statsFromJson, statsToJson, type StatsMap } from "../data/lerobot/stats-json.ts";
 import { writeNormStatsFile } from "../data/norm-stats.ts";
 import { parseConfig, type ModelConfig } from "../model/config.ts";
-import { getPath, paramTable, setPath } from "../model/params.ts";
-import { saveWeights, streamWeights } from "../model/weights.ts";
+import { getPath, paramTable, setPath, type ParamEntry } from "../model/params.ts";
+import { streamWeights } from "../model/weights.ts";
 import { type ModelParams, type PolicyParams } from "../model/types.ts";
 import { type AdamWState } from "./optim.ts";
 import { type TrainConfig, validateTrainConfig } from "./config.ts";
 import { type DataSummary } from "./data.ts";
-import { type Host, toTensors } from "./engine.ts";
+import { type Host } from "./engine.ts";
 
 export const STATE_FORMAT = "internvla-training-state/1";
 /** The pointer file in a run folder; it holds the relative path of the newest complete checkpoint. */
@@ -87,14 +86,27 @@ async function saveOptimizer(path: string, opt: Host<AdamWState<PolicyParams>>, 
   await saveSafetensors(path, entries, { format: STATE_FORMAT });
 }
 
+/** The Cosmos TorchScript buffers official files carry next to model.cosmos.* (src/model/weights.ts saveWeights). */
+const COSMOS_BUFFERS = [["_enc_model", "encoder.patcher"], ["_dec_model", "decoder.unpatcher"]].flatMap(([side, name]) => [
+  { name: `model.cosmos.${side}.${name}.wavelets`, dtype: "F32" as const, shape: [2], data: Float32Array.of(Math.SQRT1_2, Math.SQRT1_2) },
+  { name: `model.cosmos.${side}.${name}._arange`, dtype: "I64" as const, shape: [2], data: BigInt64Array.of(0n, 1n) },
+]);
+
+/**
+ * Writes host weights under official names, in table order, float32 (what src/model loadWeights reads), plus the
+ * Cosmos buffers; `strip` leading path keys are dropped (1 for a tree rooted at the Cosmos params).
+ */
+export async function saveHostWeights(path: string, params: unknown, table: readonly ParamEntry[], strip = 0): Promise<void> {
+  const entries = table.map((e) => {
+    const h = getPath(params, e.path.slice(strip)) as unknown as HostTensor;
+    return { name: e.name, dtype: "F32" as const, shape: [...e.shape], data: h.data as Float32Array };
+  });
+  await saveSafetensors(path, [...entries, ...COSMOS_BUFFERS], { format: "pt" });
+}
+
 async function writeFiles(dir: string, c: Checkpoint): Promise<void> {
   const model = c.config.model;
-  const params = toTensors<ModelParams>(c.params);
-  try {
-    await saveWeights(join(dir, "model.safetensors"), params, model, { metadata: { step: String(c.step) } });
-  } finally {
-    tree.dispose(params as unknown as JsTree<Tensor>);
-  }
+  await saveHostWeights(join(dir, "model.safetensors"), c.params, paramTable(model));
   writeDurable(join(dir, "config.json"), json(model));
   writeDurable(join(dir, "train_config.json"), json(c.config));
   writeDurable(join(dir, "robot.json"), json(c.data.robots[c.robot]));

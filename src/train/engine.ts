@@ -1,13 +1,13 @@
 // Engines that run pure steps: ONNX Runtime (compileOrt, state kept as host arrays) or jax-js jit (state kept as Tensors).
 import { jit, tree, type JsTree, type Tensor } from "../tensor/index.ts";
-import { compileOrt, fromHost, isHostTensor, toHost, type HostTensor, type MapLeaves } from "../tensor/compile/index.ts";
+import { compileOrt, fromHost, isHostTensor, type HostTensor, type MapLeaves } from "../tensor/compile/index.ts";
 import { type EngineKind } from "./config.ts";
 
 /** A pytree with HostTensor leaves in place of Tensors. */
 export type Host<T> = MapLeaves<T, HostTensor>;
 
 /** Maps every HostTensor leaf of a nested object/array structure. */
-function mapHost<T>(x: unknown, f: (h: HostTensor) => T): unknown {
+export function mapHost<T>(x: unknown, f: (h: HostTensor) => T): unknown {
   if (isHostTensor(x)) return f(x);
   if (Array.isArray(x)) return x.map((c) => mapHost(c, f));
   if (x !== null && typeof x === "object") return Object.fromEntries(Object.entries(x).map(([k, c]) => [k, mapHost(c, f)]));
@@ -19,12 +19,18 @@ export function toTensors<T>(h: Host<T>): T {
   return mapHost(h, fromHost) as T;
 }
 
+/** Reads a Tensor (consumed) on the main thread (dataSync: no worker-pool round trip). */
+function hostOf(t: Tensor): HostTensor {
+  const dtype = String(t.dtype) as HostTensor["dtype"];
+  const shape = [...t.shape];
+  const data = t.dataSync();
+  return { dtype, shape, data: dtype === "bool" ? Uint8Array.from(data as Int32Array) : (data as HostTensor["data"]) };
+}
+
 /** Reads a Tensor tree (consumed) back to host arrays, leaf by leaf. */
-export async function toHostTree<T>(t: T): Promise<Host<T>> {
+export function toHostTree<T>(t: T): Host<T> {
   const [leaves, def] = tree.flatten(t as JsTree<Tensor>);
-  const host: HostTensor[] = [];
-  for (const l of leaves as Tensor[]) host.push(await toHost(l));
-  return tree.unflatten(def, host as never) as Host<T>;
+  return tree.unflatten(def, (leaves as Tensor[]).map(hostOf) as never) as Host<T>;
 }
 
 /** The first element of a scalar host output as a number. */
@@ -86,21 +92,18 @@ export function stepRunner<S, I, M>(kind: EngineKind, fn: StepFn<S, I, M>, init:
 }
 
 /**
- * A function with constant weights `w` (borrowed for the runner's life) on the chosen engine. Under ORT the
- * weights are captured by the traced closure and become initializers of the graph.
+ * A function with constant weights `w` (host arrays, borrowed for the runner's life) on the chosen engine. Under
+ * ORT the weights are graph inputs fed from host memory, so nothing is read back from the engine.
  */
 export function fnRunner<W, I, O>(kind: EngineKind, fn: (w: W, inputs: I) => O, w: Host<W>, threads = 0): FnRunner<I, O> {
-  const weights = toTensors<W>(w);
   if (kind === "ort") {
-    const compiled = compileOrt((inputs: I) => fn(weights, inputs), { threads: threads || undefined });
+    const compiled = compileOrt(fn, { threads: threads || undefined });
     return {
-      run: async (inputs) => (await compiled(inputs as never)) as unknown as Host<O>,
-      async dispose() {
-        await compiled.dispose();
-        tree.dispose(weights as JsTree<Tensor>);
-      },
+      run: async (inputs) => (await compiled(w as never, inputs as never)) as unknown as Host<O>,
+      dispose: () => compiled.dispose(),
     };
   }
+  const weights = toTensors<W>(w);
   const compiled = jit((ws: JsTree<Tensor>, inputs: JsTree<Tensor>) => fn(ws as W, inputs as I) as JsTree<Tensor>);
   return {
     run: async (inputs) => toHostTree(compiled(tree.ref(weights as JsTree<Tensor>), toTensors<I>(inputs) as JsTree<Tensor>) as O),

@@ -133,7 +133,7 @@ async function setUp(opts: TrainRunOptions, groups: ReturnType<typeof readDataAr
   }
   if (!opts.tokenizer && !initFrom) log("no --tokenizer: the frozen Cosmos encoder keeps its random initialisation");
   const params = await initialWeights(m, cfg.train.seed, { initFrom, cosmos: opts.tokenizer });
-  return { cfg, startStep: 0, data, text, params, opt: await initialOptimizer(params.policy), robot: mainRobot(data) };
+  return { cfg, startStep: 0, data, text, params, opt: initialOptimizer<PolicyParams>(params.policy), robot: mainRobot(data) };
 }
 
 /** Prefetching batch preparation: loader batch -> model inputs -> frozen-encoder latents, one step ahead. */

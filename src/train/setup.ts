@@ -2,14 +2,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CheckpointError, ConfigError } from "../tensor/errors.ts";
-import { keyFromSeed, tree } from "../tensor/index.ts";
+import { keyFromSeed } from "../tensor/index.ts";
 import { type ModelConfig } from "../model/config.ts";
 import { initModel } from "../model/params.ts";
 import { DEFAULT_WORDS, builtinTokenizer, hfTokenizer, trainVocabulary, type TextTokenizer } from "../model/tokenizer.ts";
-import { type ModelParams, type PolicyParams } from "../model/types.ts";
-import { adamwInit, type AdamWState } from "./optim.ts";
+import { type ModelParams } from "../model/types.ts";
+import { type AdamWState } from "./optim.ts";
 import { checkpointModelConfig, latestCheckpointDir, loadHostWeights } from "./checkpoint.ts";
-import { type Host, toHostTree, toTensors } from "./engine.ts";
+import { type Host, mapHost, toHostTree } from "./engine.ts";
 import { loadCosmos } from "./tokenizer-stage.ts";
 
 /** Id room of the built-in vocabulary: 0 pad, 256 bytes, 3 vision specials; words take two ids each. */
@@ -84,16 +84,14 @@ export async function initialWeights(cfg: ModelConfig, seed: number, from: { ini
     }
     params = await loadHostWeights(from.initFrom, cfg);
   } else {
-    params = await toHostTree(initModel(cfg, keyFromSeed(seed)));
+    params = toHostTree(initModel(cfg, keyFromSeed(seed)));
   }
   if (from.cosmos) params = { ...params, cosmos: await loadCosmos(from.cosmos, cfg) };
   return params;
 }
 
-/** Fresh AdamW state (zero moments, count 0) shaped like the policy. */
-export async function initialOptimizer(policy: Host<PolicyParams>): Promise<Host<AdamWState<PolicyParams>>> {
-  const p = toTensors<PolicyParams>(policy);
-  const opt = adamwInit(p);
-  tree.dispose(p);
-  return toHostTree(opt);
+/** Fresh AdamW state as host arrays: zero moments shaped like `params`, count 0 (optim.ts adamwInit). */
+export function initialOptimizer<P>(params: Host<P>): Host<AdamWState<P>> {
+  const zeros = () => mapHost(params, (h) => ({ ...h, data: new Float32Array(h.data.length) })) as Host<P>;
+  return { count: { dtype: "float32", shape: [], data: new Float32Array(1) }, mu: zeros(), nu: zeros() } as Host<AdamWState<P>>;
 }

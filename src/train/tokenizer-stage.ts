@@ -5,34 +5,25 @@ import { CheckpointError, ConfigError } from "../tensor/errors.ts";
 import { keyFromSeed, tree, type Tensor } from "../tensor/index.ts";
 import { type HostTensor } from "../tensor/compile/index.ts";
 import { SafetensorsReader } from "../tensor/safetensors.ts";
-import { saveSafetensors } from "../tensor/safetensors-writer.ts";
 import { Loader } from "../data/loader.ts";
 import { type PipelineGroup, type PipelineSpec } from "../data/pipeline.ts";
 import { type Batch as DataBatch } from "../data/types.ts";
 import { parseConfig, type ModelConfig } from "../model/config.ts";
-import { getPath, initModel, paramTable, setPath } from "../model/params.ts";
+import { initModel, paramTable, setPath } from "../model/params.ts";
 import { checkCheckpoint, formatReport } from "../model/weights.ts";
 import { type CosmosParams } from "../model/types.ts";
 import { cosineDecayWithWarmup } from "./schedule.ts";
 import { type TrainConfig } from "./config.ts";
 import { readDataArgument } from "./data.ts";
 import { type Host, fnRunner, scalar, stepRunner, toHostTree } from "./engine.ts";
-import { adamwInit } from "./optim.ts";
+import { saveHostWeights } from "./checkpoint.ts";
+import { initialOptimizer } from "./setup.ts";
 import { psnrFromMse, reconstructionLoss, tokenizerStep, type OptimState } from "./step.ts";
 
 export const TOKENIZER_FORMAT = "internvla-cosmos-tokenizer/1";
 const SUMMARY_FILE = "cosmos_tokenizer.json";
 
 const cosmosTable = (cfg: ModelConfig) => paramTable(cfg).filter((e) => e.path[0] === "cosmos");
-
-/** Writes the tokenizer in official names (model.cosmos._enc_model.* / _dec_model.*, float32). */
-export async function saveCosmos(path: string, cosmos: Host<CosmosParams>, cfg: ModelConfig): Promise<void> {
-  const entries = cosmosTable(cfg).map((e) => {
-    const h = getPath(cosmos, e.path.slice(1)) as unknown as HostTensor;
-    return { name: e.name, dtype: "F32" as const, shape: [...e.shape], data: h.data as Float32Array };
-  });
-  await saveSafetensors(path, entries, { format: "pt" });
-}
 
 /**
  * Loads a tokenizer folder (train-tokenizer output, or any model.safetensors holding model.cosmos.*) for `cfg`.
@@ -131,8 +122,8 @@ export async function trainTokenizer(opts: TokenizerRunOptions): Promise<Tokeniz
   const count = cfg.train.batch_size * cfg.model.n_views;
   const model = initModel(cfg.model, keyFromSeed(cfg.train.seed));
   tree.dispose(model.policy);
-  const opt = adamwInit(model.cosmos);
-  const init = { params: await toHostTree(model.cosmos), opt: await toHostTree(opt) } as Host<OptimState<CosmosParams>>;
+  const cosmos = toHostTree(model.cosmos);
+  const init = { params: cosmos, opt: initialOptimizer<CosmosParams>(cosmos) } as Host<OptimState<CosmosParams>>;
   const evalLoader = await Loader.create(pipelineSpec(groups, cfg, cfg.train.seed + 1), { batchSize: cfg.train.batch_size, workers: 0, prefetch: 0 });
   const evalFrames: HostTensor[] = [];
   for (let i = 0; i < (opts.evalBatches ?? 2); i++) evalFrames.push(framesOfBatch(await evalLoader.next(), count));
@@ -155,7 +146,7 @@ export async function trainTokenizer(opts: TokenizerRunOptions): Promise<Tokeniz
     }
     const trained = (await runner.state()).params;
     const psnr = await measurePsnr(cfg, trained, evalFrames);
-    await saveCosmos(join(out, "model.safetensors"), trained, cfg.model);
+    await saveHostWeights(join(out, "model.safetensors"), trained, cosmosTable(cfg.model), 1);
     writeFileSync(join(out, "config.json"), JSON.stringify(cfg.model, null, 2) + "\n");
     const summary: TokenizerSummary = {
       format: TOKENIZER_FORMAT, steps: cfg.train.steps, frames_per_step: count, eval_frames: evalFrames.length * count,
