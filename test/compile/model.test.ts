@@ -82,7 +82,7 @@ describe("tiny InternVLA-A1 under ONNX Runtime", () => {
     const first = trainBatch(2, 10);
     const { stats } = (await compiled.compile(hostState as never, first.batch as never, first.noise, first.time, lr)).program;
     expectLeanGraph(stats, hostLeaves((hostState as { policy: unknown }).policy));
-    // jax-js runs eagerly here: its jit of this step is slower than eager (see docs/compile.md).
+    // jax-js runs eagerly here: jitting this step costs ~20 s of compilation before the first result.
     let jaxState: State = { policy: tree.ref(params.policy), opt: adamwInit(params.policy) };
     for (let i = 0; i < 2; i++) {
       const { batch, noise, time } = trainBatch(2, 10 + i);
