@@ -21,6 +21,8 @@ import { toTensors } from "../src/train/engine.ts";
 import { type StepLog, train } from "../src/train/loop.ts";
 
 const DATASET = join(tmpdir(), "internvla-bench-train-v1");
+/** A measurement that takes longer than this is reported as an error (jax-js on a loaded machine can be very slow). */
+const CHILD_TIMEOUT_MS = 20 * 60_000;
 
 const FLAGS: FlagSpec[] = [
   { name: "steps", type: "number", help: "measured ORT training steps", default: 10 },
@@ -114,7 +116,8 @@ async function controlChild(engine: "ort" | "jax", calls: number): Promise<unkno
 }
 
 function child(args: string[]): unknown {
-  const r = spawnSync(process.execPath, ["bin/run-ts.mjs", "bench/train.ts", "--child", "--", ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, ["bin/run-ts.mjs", "bench/train.ts", "--child", "--", ...args], { encoding: "utf8", maxBuffer: 1 << 26, timeout: CHILD_TIMEOUT_MS });
+  if (r.error) return { error: `child ${args.join(" ")}: ${r.error.message} (limit ${CHILD_TIMEOUT_MS / 60000} min)` };
   const line = r.stdout.trim().split("\n").pop() ?? "";
   try {
     return JSON.parse(line);

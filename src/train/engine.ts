@@ -2,6 +2,7 @@
 import { jit, tree, type JsTree, type Tensor } from "../tensor/index.ts";
 import { compileOrt, fromHost, isHostTensor, type HostTensor, type MapLeaves } from "../tensor/compile/index.ts";
 import { type EngineKind } from "./config.ts";
+import { type AdamWState } from "./optim.ts";
 
 /** A pytree with HostTensor leaves in place of Tensors. */
 export type Host<T> = MapLeaves<T, HostTensor>;
@@ -31,6 +32,12 @@ function hostOf(t: Tensor): HostTensor {
 export function toHostTree<T>(t: T): Host<T> {
   const [leaves, def] = tree.flatten(t as JsTree<Tensor>);
   return tree.unflatten(def, (leaves as Tensor[]).map(hostOf) as never) as Host<T>;
+}
+
+/** Fresh AdamW state as host arrays: zero moments shaped like `params`, count 0 (optim.ts adamwInit). */
+export function initialOptimizer<P>(params: Host<P>): Host<AdamWState<P>> {
+  const zeros = () => mapHost(params, (h) => ({ ...h, data: new Float32Array(h.data.length) })) as Host<P>;
+  return { count: { dtype: "float32", shape: [], data: new Float32Array(1) }, mu: zeros(), nu: zeros() } as Host<AdamWState<P>>;
 }
 
 /** The first element of a scalar host output as a number. */

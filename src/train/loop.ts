@@ -14,8 +14,8 @@ import { FRAME_OFFSETS, assembleBatch, framesOf, latentsOf, sampleLayout, type H
 import { type Checkpoint, LATEST, latestCheckpointDir, loadTrainingCheckpoint, saveCheckpoint, type Resumed } from "./checkpoint.ts";
 import { type TrainConfig, resumeConfig } from "./config.ts";
 import { type DataSummary, readDataArgument, summariseData } from "./data.ts";
-import { type FnRunner, type Host, type StepRunner, fnRunner, scalar, stepRunner } from "./engine.ts";
-import { checkpointFolder, chooseTextTokenizer, initialOptimizer, initialWeights } from "./setup.ts";
+import { type FnRunner, type Host, type StepRunner, fnRunner, initialOptimizer, scalar, stepRunner } from "./engine.ts";
+import { checkpointFolder, chooseTextTokenizer, initialWeights } from "./setup.ts";
 import { encodeStep, policyStep, type OptimState, type PolicyInputs, type PolicyMetrics } from "./step.ts";
 
 export interface TrainRunOptions {

@@ -7,9 +7,8 @@ import { type ModelConfig } from "../model/config.ts";
 import { initModel } from "../model/params.ts";
 import { DEFAULT_WORDS, builtinTokenizer, hfTokenizer, trainVocabulary, type TextTokenizer } from "../model/tokenizer.ts";
 import { type ModelParams } from "../model/types.ts";
-import { type AdamWState } from "./optim.ts";
 import { checkpointModelConfig, latestCheckpointDir, loadHostWeights } from "./checkpoint.ts";
-import { type Host, mapHost, toHostTree } from "./engine.ts";
+import { type Host, toHostTree } from "./engine.ts";
 import { loadCosmos } from "./tokenizer-stage.ts";
 
 /** Id room of the built-in vocabulary: 0 pad, 256 bytes, 3 vision specials; words take two ids each. */
@@ -88,10 +87,4 @@ export async function initialWeights(cfg: ModelConfig, seed: number, from: { ini
   }
   if (from.cosmos) params = { ...params, cosmos: await loadCosmos(from.cosmos, cfg) };
   return params;
-}
-
-/** Fresh AdamW state as host arrays: zero moments shaped like `params`, count 0 (optim.ts adamwInit). */
-export function initialOptimizer<P>(params: Host<P>): Host<AdamWState<P>> {
-  const zeros = () => mapHost(params, (h) => ({ ...h, data: new Float32Array(h.data.length) })) as Host<P>;
-  return { count: { dtype: "float32", shape: [], data: new Float32Array(1) }, mu: zeros(), nu: zeros() } as Host<AdamWState<P>>;
 }

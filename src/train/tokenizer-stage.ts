@@ -15,9 +15,8 @@ import { type CosmosParams } from "../model/types.ts";
 import { cosineDecayWithWarmup } from "./schedule.ts";
 import { type TrainConfig } from "./config.ts";
 import { readDataArgument } from "./data.ts";
-import { type Host, fnRunner, scalar, stepRunner, toHostTree } from "./engine.ts";
+import { type Host, fnRunner, initialOptimizer, scalar, stepRunner, toHostTree } from "./engine.ts";
 import { saveHostWeights } from "./checkpoint.ts";
-import { initialOptimizer } from "./setup.ts";
 import { psnrFromMse, reconstructionLoss, tokenizerStep, type OptimState } from "./step.ts";
 
 export const TOKENIZER_FORMAT = "internvla-cosmos-tokenizer/1";
