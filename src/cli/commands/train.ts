@@ -49,7 +49,9 @@ DIR/metrics.jsonl gets loss, loss_action, loss_gen, grad_norm, param_norm, lr an
 DIR/checkpoints/<step>/ holds model.safetensors (official names), config.json, robot.json, robots.json,
 stats.json (per robot_type), the text tokenizer, train_config.json and training_state/ (optimizer, data position);
 DIR/latest names the newest complete one. A killed run loses at most the steps since its last checkpoint:
---resume continues it bit-exactly. Ctrl-C saves a checkpoint and stops.`,
+--resume continues it bit-exactly with the checkpoint's config (--config is not read; only train.steps,
+train.threads, data.workers/prefetch/frame_cache_mb, checkpoint.* and log.* may be overridden).
+Ctrl-C saves a checkpoint and stops. See docs/training.md.`,
   flags: [
     ...COMMON_FLAGS,
     { name: "resume", type: "boolean", help: "continue the run in --out from its latest checkpoint" },
