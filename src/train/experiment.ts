@@ -1,10 +1,11 @@
 // Named experiments (configs/experiments/*.json): data -> tokenizer -> pre-train -> post-train -> closed-loop eval.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ConfigError } from "../tensor/errors.ts";
 import { closest } from "../cli/args.ts";
 import { type Level, type RobotType, type Split } from "../sim/index.ts";
+import { type TaskEvalConfig } from "./eval/evaluate.ts";
 import { type EvalResults } from "./eval/results.ts";
 
 export const EXPERIMENT_FORMAT = "internvla-experiment/1";
@@ -295,4 +296,24 @@ export async function runExperiment(cfg: ExperimentConfig, root: string, stages:
   });
   const dirs = { datasets: all, tokenizer, pretrain: pre?.out ?? null, posttrain: post.out, eval: evalDir };
   return { name: cfg.name, results, baseline, dirs, seconds: ctx.clock.seconds };
+}
+
+/** The trainer's --data: one dataset folder as is, otherwise a mixture file (groups by weight, datasets by frames^gamma) in `out`. */
+export function dataArgument(groups: readonly DataGroupDirs[], out: string): string {
+  if (groups.length === 1 && groups[0].roots.length === 1) return groups[0].roots[0];
+  mkdirSync(out, { recursive: true });
+  const path = join(out, "data-mixture.json");
+  const mixture = { format: "internvla-mixture/1", groups: groups.map((g) => ({ name: g.name, weight: g.weight, gamma: g.gamma, sources: g.roots.map((r) => ({ root: resolve(r) })) })) };
+  writeFileSync(path, JSON.stringify(mixture, null, 1));
+  return path;
+}
+
+/** The experiment's evaluation as task configs (robot from the post-training data of that task). */
+export function evalTasks(cfg: ExperimentConfig, nActionSteps: number): TaskEvalConfig[] {
+  return cfg.eval.tasks.map((t) => ({
+    task: t.task,
+    robot: (cfg.data.posttrain.find((d) => d.task === t.task) ?? cfg.data.posttrain[0]).robot,
+    level: t.level, split: t.split, episodes: cfg.eval.episodes, seed: cfg.eval.seed, expertCheck: cfg.eval.expertCheck,
+    imageSize: cfg.data.imageSize, nActionSteps, frameGap: 15,
+  }));
 }

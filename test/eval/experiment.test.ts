@@ -5,12 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/tensor/errors.ts";
-import { type ExperimentConfig, type ExperimentStages, loadExperiment, loadSet, mergeConfig, runExperiment } from "../../src/train/experiment.ts";
+import { type ExperimentConfig, type ExperimentStages, evalTasks, loadExperiment, loadSet, mergeConfig, runExperiment } from "../../src/train/experiment.ts";
 import { compareRuns, comparisonMarkdown, formatDifference, verdict } from "../../src/train/eval/compare.ts";
 import { type TaskEval } from "../../src/train/eval/evaluate.ts";
 import { buildResults, type EvalResults } from "../../src/train/eval/results.ts";
 import { differenceInterval, wilsonInterval } from "../../src/train/eval/stats.ts";
-import { evalTasks } from "../../src/train/eval/train-adapter.ts";
 
 const SHIPPED = new URL("../../configs/experiments", import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), "internvla-experiment-"));

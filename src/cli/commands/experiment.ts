@@ -36,11 +36,11 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
       bar.finish(`expert success ${(100 * s.expertSuccessRate).toFixed(0)}%`);
     },
     async trainTokenizer(req) {
-      const { dataArgument } = await import("../../train/eval/train-adapter.ts");
+      const { dataArgument } = await import("../../train/experiment.ts");
       await runCli(io, ["train-tokenizer", "--data", dataArgument(req.data, req.out), "--out", req.out, `--steps=${req.stage.steps}`, `--seed=${req.seed}`, ...req.stage.args]);
     },
     async trainPolicy(req) {
-      const { dataArgument } = await import("../../train/eval/train-adapter.ts");
+      const { dataArgument } = await import("../../train/experiment.ts");
       const { checkpointFolder } = await import("../../train/setup.ts");
       const init = req.initFrom ? ["--init-from", req.initFrom] : [];
       await runCli(io, [
@@ -51,7 +51,7 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
     },
     async evaluate(req) {
       const { runEvaluation, saveEvaluation } = await import("../../train/eval/run.ts");
-      const { evalTasks } = await import("../../train/eval/train-adapter.ts");
+      const { evalTasks } = await import("../../train/experiment.ts");
       const command = ["experiment", req.cfg.name];
       if (req.policy === "random") {
         const { randomPolicy } = await import("../../train/eval/random-policy.ts");
