@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   if (args.flags.child) {
     const [kind, engine, n, batch] = args.positionals;
     const out = kind === "train" ? await trainChild(engine as "ort", Number(n), Number(batch)) : await controlChild(engine as "ort", Number(n));
-    process.stdout.write(JSON.stringify(out) + "\n");
+    finish(JSON.stringify(out));
     return;
   }
   if (!existsSync(join(DATASET, "meta", "info.json"))) {
@@ -149,7 +149,12 @@ async function main(): Promise<void> {
     control: { ort: child(["control", "ort", String(arg("calls"))]), jax: child(["control", "jax", String(Math.max(3, Math.round(arg("calls") / 3)))]) },
     load_avg_1m_end: +loadavg()[0].toFixed(2),
   };
-  process.stdout.write(JSON.stringify(result, null, 2) + "\n");
+  finish(JSON.stringify(result, null, 2));
+}
+
+/** Prints the result and exits once stdout drained (a process that used jax-js does not exit on its own). */
+function finish(text: string): void {
+  process.stdout.write(text + "\n", () => process.exit(0));
 }
 
 await main();
