@@ -103,3 +103,11 @@ export function latentsOf(h: HostBatch, encoded: HostTensor): HostTensor {
   if (n !== B * V * F) throw new ShapeError(`batch assembly: the encoder returned ${n} latents for ${B * V * F} frames`);
   return f32(encoded.data as Float32Array, [B, V, F, z, lh, lw]);
 }
+
+/** Zero latents [B, V, 3, z, h, w] for a model without the gen expert (it never reads them: no encoder pass). */
+export function zeroLatents(h: HostBatch, cfg: ModelConfig): HostTensor {
+  const [B, V, F] = h.images.shape;
+  const s = cfg.cosmos_config.resolution / cfg.cosmos_config.spatial_compression;
+  const shape = [B, V, F, cfg.cosmos_config.latent_channels, s, s];
+  return f32(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape);
+}

@@ -10,7 +10,7 @@ import { type PipelineGroup, type PipelineSpec } from "../data/pipeline.ts";
 import { type TextTokenizer } from "../model/tokenizer.ts";
 import { type ModelParams, type PolicyParams } from "../model/types.ts";
 import { cosineDecayWithWarmup } from "./schedule.ts";
-import { FRAME_OFFSETS, assembleBatch, framesOf, latentsOf, sampleLayout, type HostBatch } from "./batch.ts";
+import { FRAME_OFFSETS, assembleBatch, framesOf, latentsOf, sampleLayout, zeroLatents, type HostBatch } from "./batch.ts";
 import { type Checkpoint, LATEST, latestCheckpointDir, loadTrainingCheckpoint, saveCheckpoint, type Resumed } from "./checkpoint.ts";
 import { type TrainConfig, resumeConfig } from "./config.ts";
 import { type DataSummary, readDataArgument, summariseData } from "./data.ts";
@@ -144,7 +144,8 @@ function batchPipeline(loader: Loader, encoder: FnRunner<Tensor, Tensor>, run: R
     const raw = fetched.then(() => loader.next());
     fetched = raw.catch(() => undefined);
     const batch = assembleBatch(await raw, run.cfg.model, run.text.tokenizer);
-    return { batch, latents: latentsOf(batch, await encoder.run(framesOf(batch))) };
+    const latents = run.cfg.model.use_gen_expert ? latentsOf(batch, await encoder.run(framesOf(batch))) : zeroLatents(batch, run.cfg.model);
+    return { batch, latents };
   };
   let ahead = prepare();
   ahead.catch(() => undefined);
