@@ -29,6 +29,8 @@ export class Loader {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closed = false;
+  /** In-thread mode: the batch being built; the next one starts after it (the decoders are not reentrant). */
+  private localTail: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly opts: LoaderOptions,
@@ -81,7 +83,12 @@ export class Loader {
 
   private request(): Promise<Batch> {
     const draws = Array.from({ length: this.opts.batchSize }, () => this.sampler.next());
-    if (this.local) return this.local.batchOf(draws);
+    const local = this.local;
+    if (local) {
+      const batch = this.localTail.then(() => local.batchOf(draws));
+      this.localTail = batch.catch(() => undefined);
+      return batch;
+    }
     const id = this.nextId++;
     const worker = this.workers[id % this.workers.length];
     return new Promise<Batch>((resolve, reject) => {

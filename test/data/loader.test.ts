@@ -41,6 +41,26 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe("Loader", () => {
+  it("in-thread: overlapping next() calls give the same batches as calls made one at a time", async () => {
+    const run = async (overlap: boolean) => {
+      const loader = await Loader.create(spec, { batchSize: 4, workers: 0, prefetch: 0 });
+      try {
+        if (overlap) return await Promise.all([loader.next(), loader.next(), loader.next()]);
+        const out = [];
+        for (let i = 0; i < 3; i++) out.push(await loader.next());
+        return out;
+      } finally {
+        await loader.close();
+      }
+    };
+    const serial = await run(false);
+    const together = await run(true);
+    for (let i = 0; i < 3; i++) {
+      expect(together[i].frameIndex).toEqual(serial[i].frameIndex);
+      expect(Buffer.compare(together[i].images, serial[i].images)).toBe(0);
+    }
+  }, 60_000);
+
   it("gives identical batches with 2 workers and in-process, with heterogeneous robots padded together", async () => {
     const collect = async (workers: number) => {
       const loader = await Loader.create(spec, { batchSize: 5, workers, prefetch: 3 });
