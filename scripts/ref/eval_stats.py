@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Reference values for src/train/eval/stats.ts: normal quantiles, Wilson intervals, Newcombe differences.
+"""Reference values for src/train/eval: normal quantiles, Wilson intervals, Newcombe differences, mean intervals.
 
 Writes test/fixtures/eval/stats.json. Quantiles come from Python's statistics.NormalDist (AS 241) and are
-cross-checked against torch.special.ndtri; the intervals are the textbook formulas evaluated in float64.
+cross-checked against torch.special.ndtri; the intervals are the textbook formulas evaluated in float64 (the
+mean interval with statistics.mean / statistics.stdev).
 Run: OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 scripts/ref/eval_stats.py
 """
 import json
@@ -42,6 +43,14 @@ def newcombe(a, m, b, n, conf):
     return max(-1.0, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)), min(1.0, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
 
 
+def mean_interval(values, conf):
+    from statistics import mean, stdev
+    z = quantile(1 - (1 - conf) / 2)
+    m = mean(values)
+    h = z * stdev(values) / math.sqrt(len(values))
+    return m, m - h, m + h
+
+
 def main():
     ps = [1e-300, 1e-20, 1e-9, 1e-4, 0.001, 0.01, 0.025, 0.05, 0.1, 0.3, 0.425, 0.5, 0.6, 0.9, 0.95, 0.975, 0.995, 0.999999, 1 - 1e-12]
     quantiles = [{"p": p, "z": quantile(p)} for p in ps]
@@ -49,9 +58,11 @@ def main():
     wilson_rows = [{"k": k, "n": n, "confidence": c, "lo": wilson(k, n, c)[0], "hi": wilson(k, n, c)[1]} for k, n, c in cases]
     pairs = [(56, 70, 48, 80), (9, 10, 3, 10), (6, 7, 2, 7), (5, 56, 0, 29), (0, 10, 0, 20), (10, 10, 0, 20), (13, 50, 31, 50), (50, 50, 0, 50)]
     diffs = [{"a": a, "m": m, "b": b, "n": n, "lo": newcombe(a, m, b, n, 0.95)[0], "hi": newcombe(a, m, b, n, 0.95)[1]} for a, m, b, n in pairs]
+    samples = [[0.31, 0.27, 0.45, 0.22, 0.39, 0.3], [1.0, 2.0, 3.0, 4.0, 5.0], [0.05 * k * k % 0.7 for k in range(1, 41)]]
+    means = [{"values": v, "confidence": c, "mean": mean_interval(v, c)[0], "lo": mean_interval(v, c)[1], "hi": mean_interval(v, c)[2]} for v in samples for c in (0.9, 0.95)]
     with open(OUT, "w") as f:
-        json.dump({"format": FORMAT, "quantiles": quantiles, "wilson": wilson_rows, "differences": diffs}, f, indent=1)
-    print(f"wrote {os.path.normpath(OUT)}: {len(quantiles)} quantiles, {len(wilson_rows)} intervals, {len(diffs)} differences")
+        json.dump({"format": FORMAT, "quantiles": quantiles, "wilson": wilson_rows, "differences": diffs, "means": means}, f, indent=1)
+    print(f"wrote {os.path.normpath(OUT)}: {len(quantiles)} quantiles, {len(wilson_rows)} intervals, {len(diffs)} differences, {len(means)} means")
 
 
 if __name__ == "__main__":

@@ -219,6 +219,8 @@ export interface ExperimentOutcome {
 }
 
 const DONE = "stage.json";
+/** What an evaluation stage measures (part of its key: a change re-runs evaluations, not training). */
+const EVAL_MEASURES = "closed-loop success + open-loop joint error";
 
 /**
  * Runs `work` into `dir` unless a previous run finished it (its stage.json records the inputs, the seconds it
@@ -283,12 +285,12 @@ export async function runExperiment(cfg: ExperimentConfig, root: string, stages:
   const post = await train("posttrain", target, cfg.posttrain, pre?.checkpoint ?? null);
   let baseline: EvalResults | undefined;
   if (cfg.eval.baseline) {
-    const inputs = { eval: cfg.eval, imageSize: size };
+    const inputs = { eval: cfg.eval, imageSize: size, measures: EVAL_MEASURES };
     const dir = join(root, "baseline", stageKey("random", inputs));
     baseline = await stage(dir, inputs, ctx, () => stages.evaluate({ policy: "random", cfg, out: dir, logs: [] }));
   }
   const evalDir = join(root, cfg.name, "eval");
-  const evalInputs = { checkpoint: post.checkpoint.slice(root.length), eval: cfg.eval, imageSize: size };
+  const evalInputs = { checkpoint: post.checkpoint.slice(root.length), eval: cfg.eval, imageSize: size, measures: EVAL_MEASURES };
   const logs = [{ name: "tokenizer", dir: tokenizer }, ...(pre ? [{ name: "pre-training", dir: pre.out }] : []), { name: "post-training", dir: post.out }];
   const results = await stage(evalDir, evalInputs, ctx, () => {
     log(`evaluating ${cfg.name} on ${cfg.eval.tasks.map((t) => t.task).join(", ")} (${cfg.eval.episodes} episodes each)`);

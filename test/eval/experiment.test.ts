@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/tensor/errors.ts";
 import { type ExperimentConfig, type ExperimentStages, evalTasks, loadExperiment, loadSet, mergeConfig, runExperiment } from "../../src/train/experiment.ts";
-import { compareRuns, comparisonMarkdown, formatDifference, verdict } from "../../src/train/eval/compare.ts";
+import { compareOpenLoop, compareRuns, comparisonMarkdown, formatDifference, openLoopMarkdown, openLoopVerdict, verdict } from "../../src/train/eval/compare.ts";
 import { type TaskEval } from "../../src/train/eval/evaluate.ts";
 import { buildResults, type EvalResults } from "../../src/train/eval/results.ts";
-import { differenceInterval, wilsonInterval } from "../../src/train/eval/stats.ts";
+import { differenceInterval, meanInterval, wilsonInterval } from "../../src/train/eval/stats.ts";
 
 const SHIPPED = new URL("../../configs/experiments", import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), "internvla-experiment-"));
@@ -127,5 +127,26 @@ describe("comparison table", () => {
     expect(verdict(c, "full", "no-gen-expert", "conveyor_sort (dynamic)")).toContain("full is higher");
     expect(verdict(c, "full", "no-gen-expert", "pick_place (static)")).toContain("not significantly different");
     expect(() => compareRuns([...runs, { name: "x", results: buildResults([], { code: { package: "t", commit: null, dirty: null }, command: [], policy: { kind: "other", metadata: {} }, wallSeconds: 0 }) }])).toThrow(/run "x" has no results for pick_place \(static\)/);
+  });
+});
+
+describe("open-loop comparison", () => {
+  /** Results with open-loop errors per seed on pick_place. */
+  function withOpenLoop(rmse: number[]): EvalResults {
+    const episodes = rmse.map((r, i) => ({ seed: 100 + i, rmse: r, holdRmse: 0.3 }));
+    const ol = { task: "pick_place", seeds: episodes.map((e) => e.seed), episodes, rmse: meanInterval(rmse), holdRmse: meanInterval(rmse.map(() => 0.3)) };
+    return { ...results(1, 1, 4), openLoop: [ol] };
+  }
+
+  it("pairs the errors over seeds and states a difference only when its interval excludes 0", () => {
+    const full = [0.2, 0.25, 0.22, 0.3, 0.18, 0.27];
+    const worse = full.map((x, i) => x + 0.05 + 0.01 * (i % 2));
+    const noisy = full.map((x, i) => x + (i % 2 ? 0.04 : -0.04));
+    const t = compareOpenLoop([{ name: "full", results: withOpenLoop(full) }, { name: "worse", results: withOpenLoop(worse) }, { name: "noisy", results: withOpenLoop(noisy) }], "full");
+    expect(t.columns).toEqual(["pick_place"]);
+    expect(t.rows[1].cells.pick_place.vsReference).toEqual(meanInterval(worse.map((w, i) => w - full[i])));
+    expect(openLoopVerdict(t, "full", "worse", "pick_place")).toContain("worse's joint error is higher than full's");
+    expect(openLoopVerdict(t, "full", "noisy", "pick_place")).toContain("not significantly different");
+    expect(openLoopMarkdown(t, "full").split("\n")[0]).toBe("| experiment | pick_place: joint RMSE (rad) |");
   });
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/tensor/errors.ts";
-import { differenceInterval, formatRate, normalQuantile, wilsonInterval } from "../../src/train/eval/stats.ts";
+import { differenceInterval, formatRate, meanInterval, normalQuantile, wilsonInterval } from "../../src/train/eval/stats.ts";
 
 const FORMAT = "internvla-eval-stats-fixture/1";
 /** Both sides evaluate the same float64 closed forms; only the order of a few operations differs. */
@@ -14,6 +14,7 @@ interface Fixture {
   quantiles: { p: number; z: number }[];
   wilson: { k: number; n: number; confidence: number; lo: number; hi: number }[];
   differences: { a: number; m: number; b: number; n: number; lo: number; hi: number }[];
+  means: { values: number[]; confidence: number; mean: number; lo: number; hi: number }[];
 }
 
 function loadFixture(): Fixture {
@@ -93,6 +94,20 @@ describe("differenceInterval", () => {
 
   it("refuses rates at different confidence levels", () => {
     expect(() => differenceInterval(wilsonInterval(1, 2, 0.9), wilsonInterval(1, 2))).toThrow(ConfigError);
+  });
+});
+
+describe("meanInterval", () => {
+  it("matches statistics.mean / stdev with the normal quantile", () => {
+    const got = fx.means.flatMap((m) => {
+      const r = meanInterval(m.values, m.confidence);
+      return [r.mean, r.lo, r.hi];
+    });
+    expect(got).toBeAllclose(fx.means.flatMap((m) => [m.mean, m.lo, m.hi]), F64, "mean [lo, hi]");
+  });
+
+  it("has no interval below two values", () => {
+    expect(meanInterval([0.4])).toMatchObject({ mean: 0.4, lo: -Infinity, hi: Infinity, n: 1 });
   });
 });
 

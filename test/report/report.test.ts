@@ -10,6 +10,7 @@ import { getTask, loadMujoco, runEpisode } from "../../src/sim/index.ts";
 import { replayPolicy } from "../../src/serve/replay.ts";
 import { type CameraImage } from "../../src/serve/policy.ts";
 import { evaluateTask, type TaskEval, type TaskEvalConfig } from "../../src/train/eval/evaluate.ts";
+import { openLoopTask } from "../../src/train/eval/open-loop.ts";
 import { randomPolicy } from "../../src/train/eval/random-policy.ts";
 import { buildResults, readResults } from "../../src/train/eval/results.ts";
 import { readMetrics } from "../../src/train/report/metrics.ts";
@@ -43,7 +44,8 @@ beforeAll(async () => {
   const replay = replayPolicy([{ actions: expert.actions, length: expert.length, task: expert.instruction }], { horizon: 16 }).session();
   task = await evaluateTask(replay, CFG, { videoEvery: 4, foresight: invertedTop, foresightPerEpisode: 2 });
   const baseline = await evaluateTask(randomPolicy({ robot: "arm5", horizon: 16, seed: 0 }), { ...CFG, episodes: 1 });
-  const run = (kind: "other" | "random") => ({ code: CODE, command: ["eval", "--test"], policy: { kind, metadata: {} }, wallSeconds: 1 });
+  const openLoop = [await openLoopTask(replay, { ...CFG, episodes: 1 })];
+  const run = (kind: "other" | "random") => ({ code: CODE, command: ["eval", "--test"], policy: { kind, metadata: {} }, wallSeconds: 1, openLoop });
   const metrics = join(dir, "metrics.jsonl");
   const rows = Array.from({ length: 20 }, (_, i) => JSON.stringify({ step: i + 1, loss: 2 / (i + 1), loss_action: 1.9 / (i + 1), loss_gen: 8 / (i + 2), grad_norm: 1 + 1 / (i + 1), lr: 1e-4 * Math.min(1, (i + 1) / 5) }));
   writeFileSync(metrics, rows.join("\n") + '\n{"step": 21, "lo'); // a run killed mid-write leaves a torn last line
@@ -107,6 +109,12 @@ describe.skipIf(!hasChromium)("report in headless Chromium", () => {
     const s = task.success;
     expect(cells[1][5]).toContain(`(${s.successes}/2)`);
     expect(cells[1][6]).toContain("/1)");
+  });
+
+  it("shows the open-loop table: the replayed expert of seed 3 has zero error on seed 3", async () => {
+    const cells = await page.$$eval("table.open-loop tr", (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    expect(cells[0]).toEqual(["task", "policy", "random actions", "holding still"]);
+    expect(cells[1][1]).toBe("0.000 (1, no interval)");
   });
 
   it("decodes every image, one animated GIF per episode with its recorded frame count, failures first", async () => {

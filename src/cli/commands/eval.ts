@@ -129,6 +129,7 @@ See docs/evaluation.md.`,
     { name: "n-action-steps", type: "number", help: "actions executed per chunk before replanning (default: 30 of 50, scaled)" },
     { name: "image-size", type: "number", help: "camera image side (default: the checkpoint's training data, else 128)" },
     { name: "expert-check", type: "boolean", help: "skip seeds the scripted expert cannot solve (--expert-check=false keeps all)", default: true },
+    { name: "open-loop", type: "boolean", help: "also measure the joint error against the expert along expert episodes of the same seeds", default: false },
     { name: "baseline", type: "boolean", help: "also evaluate the random-action baseline on the same seeds (a report column)", default: false },
     { name: "video-every", type: "number", help: "keep every k-th frame in the episode GIFs (0: no videos)", default: 2 },
     { name: "foresight", type: "number", help: "imagined frames per episode (checkpoints only)", default: 2 },
@@ -152,18 +153,20 @@ See docs/evaluation.md.`,
       const code = codeVersion();
       const command = commandLine("eval", f);
       const record = { videoEvery: Number(f["video-every"]), foresight: rp.foresight, foresightPerEpisode: Number(f.foresight) };
-      const run = await runEvaluation(rp.policy, { tasks, record, source: rp.source, code, command, onProgress: evalProgress(io) });
+      const openLoop = Boolean(f["open-loop"]);
+      const run = await runEvaluation(rp.policy, { tasks, record, source: rp.source, code, command, openLoop, onProgress: evalProgress(io) });
       const comparisons = [];
       if (f.baseline) {
         const { randomPolicy } = await import("../../train/eval/random-policy.ts");
         const random = randomPolicy({ robot: robot as never, horizon: tasks[0].nActionSteps, seed: Number(f.seed) });
-        const base = await runEvaluation(random, { tasks, source: { kind: "random" }, code, command, onProgress: evalProgress(io, "baseline") });
+        const base = await runEvaluation(random, { tasks, source: { kind: "random" }, code, command, openLoop, onProgress: evalProgress(io, "baseline") });
         comparisons.push({ name: "random actions", results: base.results });
       }
       const out = String(f.out ?? (f.checkpoint !== undefined ? join(String(f.checkpoint), "eval") : "runs/eval"));
       const saved = saveEvaluation(out, run, { title: `internvla eval: ${taskNames.join(", ")}`, comparisons, logs: await trainingLogs(runOf(f.checkpoint as string | undefined)) });
       const { formatRate } = await import("../../train/eval/stats.ts");
       for (const t of run.results.tasks) io.out(`${t.config.task} (${t.kind}, ${t.config.level}): ${formatRate(t.success)}\n`);
+      for (const t of run.results.openLoop ?? []) io.out(`${t.task} open-loop joint RMSE ${t.rmse.mean.toFixed(3)} rad [${t.rmse.lo.toFixed(3)}, ${t.rmse.hi.toFixed(3)}] (holding still: ${t.holdRmse.mean.toFixed(3)})\n`);
       for (const c of comparisons) io.out(`${c.name}: ${formatRate(c.results.overall.all)}\n`);
       io.out(`overall: ${formatRate(run.results.overall.all)}\nresults: ${saved.results}\nreport: ${saved.report}\n`);
       return 0;

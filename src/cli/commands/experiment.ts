@@ -57,7 +57,7 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
         const { randomPolicy } = await import("../../train/eval/random-policy.ts");
         const tasks = evalTasks(req.cfg, req.cfg.eval.nActionSteps ?? 10);
         const policy = randomPolicy({ robot: req.cfg.data.posttrain[0].robot, horizon: tasks[0].nActionSteps, seed: req.cfg.eval.seed });
-        const run = await runEvaluation(policy, { tasks, source: { kind: "random" }, code, command, onProgress: evalProgress(io, "baseline") });
+        const run = await runEvaluation(policy, { tasks, source: { kind: "random" }, code, command, openLoop: true, onProgress: evalProgress(io, "baseline") });
         saveEvaluation(req.out, run, { title: "random-action baseline", report: false });
         return run.results;
       }
@@ -66,7 +66,7 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
       try {
         const tasks = evalTasks(req.cfg, ck.nActionSteps);
         const record = { videoEvery: 2, foresight: ck.foresight, foresightPerEpisode: 2 };
-        const run = await runEvaluation(ck.policy, { tasks, record, source: ck.source, code, command, onProgress: evalProgress(io, req.cfg.name) });
+        const run = await runEvaluation(ck.policy, { tasks, record, source: ck.source, code, command, openLoop: true, onProgress: evalProgress(io, req.cfg.name) });
         const comparisons = req.baseline ? [{ name: "random actions", results: req.baseline }] : [];
         saveEvaluation(req.out, run, { title: `experiment ${req.cfg.name}`, comparisons, logs: await trainingLogs(req.logs), notes: [req.cfg.description] });
         return run.results;
@@ -79,15 +79,17 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
 
 /** Writes the set's comparison (Markdown + JSON) and returns the Markdown. */
 async function writeComparison(root: string, setName: string, reference: string, outcomes: readonly ExperimentOutcome[], budget: string): Promise<string> {
-  const { compareRuns, comparisonMarkdown, verdict } = await import("../../train/eval/compare.ts");
+  const { compareOpenLoop, compareRuns, comparisonMarkdown, openLoopMarkdown, openLoopVerdict, verdict } = await import("../../train/eval/compare.ts");
   const runs = outcomes.map((o) => ({ name: o.name, results: o.results }));
   const base = outcomes.find((o) => o.baseline)?.baseline;
   const table = compareRuns(base ? [...runs, { name: "random actions", results: base }] : runs, reference);
   const verdicts = outcomes.filter((o) => o.name !== reference).flatMap((o) => table.columns.map((col) => verdict(table, reference, o.name, col)));
-  const md = `## ${setName}\n\n${budget}\n\n${comparisonMarkdown(table)}\n${verdicts.map((v) => `- ${v}`).join("\n")}\n`;
+  const openLoop = compareOpenLoop(base ? [...runs, { name: "random actions", results: base }] : runs, reference);
+  const olVerdicts = outcomes.filter((o) => o.name !== reference && o.results.openLoop).flatMap((o) => openLoop.columns.map((c) => openLoopVerdict(openLoop, reference, o.name, c)));
+  const md = `## ${setName}\n\n${budget}\n\nClosed-loop success (95% Wilson intervals; differences in points, Newcombe):\n\n${comparisonMarkdown(table)}\n${verdicts.map((v) => `- ${v}`).join("\n")}\n\nOpen-loop joint error against the expert (95% intervals; differences paired over seeds):\n\n${openLoopMarkdown(openLoop, reference)}\n${olVerdicts.map((v) => `- ${v}`).join("\n")}\n`;
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, `${setName}.md`), md);
-  writeFileSync(join(root, `${setName}.json`), JSON.stringify({ table, outcomes: outcomes.map((o) => ({ name: o.name, dirs: o.dirs })) }, null, 1));
+  writeFileSync(join(root, `${setName}.json`), JSON.stringify({ table, openLoop, outcomes: outcomes.map((o) => ({ name: o.name, dirs: o.dirs, seconds: o.seconds })) }, null, 1));
   return md;
 }
 

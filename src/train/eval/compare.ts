@@ -1,7 +1,7 @@
-// Comparison of several evaluated policies (an ablation table): success per task with intervals, differences vs a reference.
+// Comparison of several evaluated policies (an ablation table): success and open-loop error per task, differences vs a reference.
 import { ConfigError } from "../../tensor/errors.ts";
 import { type EvalResults } from "./results.ts";
-import { type DifferenceInterval, type RateInterval, differenceInterval, formatRate } from "./stats.ts";
+import { type DifferenceInterval, type MeanInterval, type RateInterval, differenceInterval, formatRate, meanInterval } from "./stats.ts";
 
 /** One row of the table: a named policy and its results. */
 export interface ComparedRun {
@@ -89,4 +89,56 @@ export function verdict(c: Comparison, better: string, worse: string, column: st
   const d = differenceInterval(a, b);
   const what = d.lo > 0 ? "higher" : d.hi < 0 ? "lower" : "not significantly different";
   return `${column}: ${better} ${formatRate(a)} vs ${worse} ${formatRate(b)}: ${better} is ${what} (difference ${formatDifference(d)} points, 95%)`;
+}
+
+/** One run's open-loop error per task, and the paired difference from the reference (same seeds). */
+export interface OpenLoopRow {
+  readonly name: string;
+  readonly cells: Readonly<Record<string, { readonly rmse: MeanInterval; readonly vsReference?: MeanInterval }>>;
+}
+
+/**
+ * The open-loop table: per task the joint RMSE of each run and its difference from the reference, paired over
+ * the shared seeds (run minus reference; negative = closer to the expert). Runs without open-loop results are
+ * left out.
+ */
+export function compareOpenLoop(runs: readonly ComparedRun[], reference: string): { columns: string[]; rows: OpenLoopRow[] } {
+  const ref = runs.find((r) => r.name === reference)?.results.openLoop;
+  if (!ref) return { columns: [], rows: [] };
+  const columns = ref.map((t) => t.task);
+  const rows = runs.filter((r) => r.results.openLoop).map((run): OpenLoopRow => {
+    const cells = Object.fromEntries(ref.map((rt) => {
+      const t = run.results.openLoop!.find((u) => u.task === rt.task);
+      if (!t) throw new ConfigError(`compareOpenLoop: run "${run.name}" has no open-loop results for ${rt.task}`);
+      if (run.name === reference) return [rt.task, { rmse: t.rmse }];
+      const mine = new Map(t.episodes.map((e) => [e.seed, e.rmse]));
+      const diffs = rt.episodes.filter((e) => mine.has(e.seed)).map((e) => mine.get(e.seed)! - e.rmse);
+      return [rt.task, { rmse: t.rmse, vsReference: meanInterval(diffs) }];
+    }));
+    return { name: run.name, cells };
+  });
+  return { columns, rows };
+}
+
+/** The open-loop table in Markdown (empty when no run has open-loop results). */
+export function openLoopMarkdown(t: { columns: readonly string[]; rows: readonly OpenLoopRow[] }, reference: string): string {
+  if (t.rows.length === 0) return "";
+  const fmt = (m: MeanInterval) => `${m.mean.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}]`;
+  const signed = (x: number) => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}`;
+  const head = `| experiment | ${t.columns.map((c) => `${c}: joint RMSE (rad)`).join(" | ")} |`;
+  const rule = `|---|${t.columns.map(() => "---").join("|")}|`;
+  const rows = t.rows.map((r) => `| ${r.name} | ${t.columns.map((c) => {
+    const cell = r.cells[c];
+    const d = cell.vsReference;
+    return d ? `${fmt(cell.rmse)}<br>${signed(d.mean)} [${signed(d.lo)}, ${signed(d.hi)}] vs ${reference}` : fmt(cell.rmse);
+  }).join(" | ")} |`);
+  return [head, rule, ...rows].join("\n") + "\n";
+}
+
+/** A plain statement for one open-loop column: lower or higher error only when the paired interval excludes 0. */
+export function openLoopVerdict(t: { rows: readonly OpenLoopRow[] }, reference: string, other: string, task: string): string {
+  const d = t.rows.find((r) => r.name === other)?.cells[task]?.vsReference;
+  if (!d) throw new ConfigError(`openLoopVerdict: no paired "${task}" results for ${other} vs ${reference}`);
+  const what = d.hi < 0 ? "lower" : d.lo > 0 ? "higher" : "not significantly different";
+  return `${task} open loop: ${other}'s joint error is ${what} than ${reference}'s (paired difference ${d.mean.toFixed(3)} [${d.lo.toFixed(3)}, ${d.hi.toFixed(3)}] rad over ${d.n} episodes)`;
 }

@@ -5,6 +5,7 @@ import { dirname, join, relative } from "node:path";
 import { ConfigError } from "../../tensor/errors.ts";
 import { type PolicyMetadata } from "../../serve/policy.ts";
 import { type TaskEval, overallSuccess } from "./evaluate.ts";
+import { type OpenLoopTask } from "./open-loop.ts";
 import { type RateInterval } from "./stats.ts";
 
 export const RESULTS_FORMAT = "internvla-eval-results/1";
@@ -68,6 +69,8 @@ export interface EvalResults {
   readonly overall: { readonly all: RateInterval; readonly byKind: Readonly<Record<string, RateInterval>> };
   readonly latency: LatencySummary;
   readonly wallSeconds: number;
+  /** Open-loop joint error along expert episodes of the same seeds, when it was measured. */
+  readonly openLoop?: readonly OpenLoopTask[];
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -86,7 +89,8 @@ export function latencySummary(ms: readonly number[]): LatencySummary {
 
 /** Assembles the results record from task evaluations (episode media are left out; the report keeps them). */
 export function buildResults(
-  tasks: readonly TaskEval[], run: { code: CodeVersion; command: readonly string[]; policy: PolicySource; wallSeconds: number; createdAt?: Date },
+  tasks: readonly TaskEval[],
+  run: { code: CodeVersion; command: readonly string[]; policy: PolicySource; wallSeconds: number; createdAt?: Date; openLoop?: readonly OpenLoopTask[] },
 ): EvalResults {
   const overall = overallSuccess(tasks);
   return {
@@ -105,6 +109,7 @@ export function buildResults(
     overall: { all: overall.all, byKind: overall.byKind as Record<string, RateInterval> },
     latency: latencySummary(tasks.flatMap((t) => t.episodes.flatMap((e) => e.inferMs))),
     wallSeconds: run.wallSeconds,
+    ...(run.openLoop ? { openLoop: run.openLoop } : {}),
   };
 }
 

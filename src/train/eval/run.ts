@@ -3,6 +3,7 @@ import { type Policy } from "../../serve/policy.ts";
 import { type TrainingLog } from "../report/metrics.ts";
 import { type Comparison, writeReport } from "../report/html.ts";
 import { type EvalProgress, type RecordOptions, type TaskEval, type TaskEvalConfig, evaluateTask } from "./evaluate.ts";
+import { type OpenLoopTask, openLoopTask } from "./open-loop.ts";
 import { type CodeVersion, type EvalResults, type PolicySource, buildResults, writeResults } from "./results.ts";
 
 export interface EvalRunOptions {
@@ -13,6 +14,8 @@ export interface EvalRunOptions {
   readonly code: CodeVersion;
   readonly command: readonly string[];
   readonly onProgress?: (p: EvalProgress) => void;
+  /** Also measure the open-loop joint error along expert episodes of the same seeds. */
+  readonly openLoop?: boolean;
 }
 
 export interface EvalRun {
@@ -25,8 +28,11 @@ export async function runEvaluation(policy: Policy, opts: EvalRunOptions): Promi
   const t0 = performance.now();
   const tasks: TaskEval[] = [];
   for (const c of opts.tasks) tasks.push(await evaluateTask(policy, c, opts.record, opts.onProgress));
+  const openLoop: OpenLoopTask[] = [];
+  if (opts.openLoop) for (const c of opts.tasks) openLoop.push(await openLoopTask(policy, c));
   const results = buildResults(tasks, {
     code: opts.code, command: opts.command, policy: { ...opts.source, metadata: policy.metadata }, wallSeconds: (performance.now() - t0) / 1000,
+    openLoop: opts.openLoop ? openLoop : undefined,
   });
   return { tasks, results };
 }

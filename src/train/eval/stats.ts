@@ -1,4 +1,4 @@
-// Success statistics: the Wilson score interval of a rate, Newcombe's interval of a difference, the normal quantile.
+// Evaluation statistics: Wilson's interval of a rate, Newcombe's interval of a difference, mean intervals, the normal quantile.
 import { ConfigError } from "../../tensor/errors.ts";
 
 /** A success rate with its confidence interval. */
@@ -103,6 +103,25 @@ export function differenceInterval(a: RateInterval, b: RateInterval): Difference
   const lo = diff - Math.sqrt((a.rate - a.lo) ** 2 + (b.hi - b.rate) ** 2);
   const hi = diff + Math.sqrt((a.hi - a.rate) ** 2 + (b.rate - b.lo) ** 2);
   return { diff, lo: Math.max(-1, lo), hi: Math.min(1, hi), confidence: a.confidence };
+}
+
+/** A mean with a normal-approximation confidence interval (mean +- z * sd / sqrt(n)). */
+export interface MeanInterval {
+  readonly mean: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly n: number;
+  readonly confidence: number;
+}
+
+/** Mean and a normal-approximation interval (use with a few dozen values or more). */
+export function meanInterval(values: readonly number[], confidence = 0.95): MeanInterval {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(n, 1);
+  if (n < 2) return { mean: n === 1 ? mean : NaN, lo: -Infinity, hi: Infinity, n, confidence };
+  const sd = Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
+  const half = normalQuantile(1 - (1 - confidence) / 2) * (sd / Math.sqrt(n));
+  return { mean, lo: mean - half, hi: mean + half, n, confidence };
 }
 
 /** "40.0% [27.6, 53.8] (20/50)": a rate as a person reads it. */

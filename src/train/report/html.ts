@@ -6,7 +6,7 @@ import { type CameraImage } from "../../serve/policy.ts";
 import { type EpisodeResult } from "../eval/episode.ts";
 import { type TaskEval } from "../eval/evaluate.ts";
 import { type EvalResults, writeResults } from "../eval/results.ts";
-import { type RateInterval, formatRate } from "../eval/stats.ts";
+import { type MeanInterval, type RateInterval, formatRate } from "../eval/stats.ts";
 import { type TrainingLog, metricPlots } from "./metrics.ts";
 import { escapeXml } from "./svg.ts";
 
@@ -61,6 +61,27 @@ function successTable(input: ReportInput): string {
 <p>Success rate with its 95% Wilson interval (successes/episodes).</p>`;
 }
 
+function meanCell(m: MeanInterval | undefined): string {
+  if (!m) return "&ndash;";
+  return Number.isFinite(m.lo) ? `${m.mean.toFixed(3)} [${m.lo.toFixed(3)}, ${m.hi.toFixed(3)}] (${m.n})` : `${m.mean.toFixed(3)} (${m.n}, no interval)`;
+}
+
+/** Open-loop joint error per task (when measured), with the comparisons' and a non-moving policy's. */
+function openLoopTable(input: ReportInput): string {
+  const ol = input.results.openLoop;
+  if (!ol || ol.length === 0) return "";
+  const cmp = (input.comparisons ?? []).filter((c) => c.results.openLoop);
+  const head = ["task", "policy", ...cmp.map((c) => c.name), "holding still"].map((h) => `<th>${escapeXml(h)}</th>`).join("");
+  const rows = ol.map((t) => {
+    const others = cmp.map((c) => meanCell(c.results.openLoop!.find((u) => u.task === t.task)?.rmse));
+    return `<tr>${[escapeXml(t.task), meanCell(t.rmse), ...others, meanCell(t.holdRmse)].map((c) => `<td>${c}</td>`).join("")}</tr>`;
+  });
+  return `<h3>Open-loop joint error</h3><table class="open-loop"><tr>${head}</tr>${rows.join("")}</table>
+<p>RMSE (radians) of the policy's joint targets against the scripted expert's next actions along expert episodes of the
+same seeds (each chunk's first n_action_steps, from the recorded observations): mean over episodes [95% interval]
+(episodes). "Holding still" repeats the current joint positions.</p>`;
+}
+
 function runFacts(r: EvalResults): string {
   const p = r.policy;
   const source = p.kind === "checkpoint" && p.checkpoint
@@ -109,7 +130,7 @@ export function renderReport(input: ReportInput): string {
     : "<p>No training log was given (evaluated without a run folder).</p>";
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(input.title)}</title><style>${STYLE}</style></head><body>
 <h1>${escapeXml(input.title)}</h1>${(input.notes ?? []).map((n) => `<p>${escapeXml(n)}</p>`).join("")}
-<h2>Success</h2>${successTable(input)}${runFacts(input.results)}
+<h2>Success</h2>${successTable(input)}${openLoopTable(input)}${runFacts(input.results)}
 <h2>Training curves</h2>${curves}
 <h2>Episodes</h2><p>Failures first. Under each episode: the frame at step t, the future the model imagined (its foresight
 latent decoded by the tokenizer decoder) and the frame the camera really saw that many steps later.</p>${episodeSections(input.tasks)}
