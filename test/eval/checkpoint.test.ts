@@ -72,18 +72,6 @@ describe("loadCheckpointPolicy", () => {
     }
   });
 
-  it("gives the same actions with the jax-js jit engine", async () => {
-    const jax = await loadCheckpointPolicy(dir, { seed: 3, engine: "jax" });
-    try {
-      const a = await jax.policy.infer(obs(0));
-      await ck.policy.reset();
-      const b = await ck.policy.infer(obs(0));
-      expect(Array.from(a.actions.data).filter((_, i) => i % 6 !== 5)).toBeAllclose(Array.from(b.actions.data).filter((_, i) => i % 6 !== 5), TOL.engine, "jax vs ort");
-    } finally {
-      jax.dispose();
-    }
-  });
-
   it("serves a model without the gen expert (no foresight) under ONNX Runtime", async () => {
     const noGen = join(dir, "no-gen");
     mkdirSync(noGen);

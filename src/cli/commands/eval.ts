@@ -84,8 +84,7 @@ async function resolvePolicy(f: Readonly<Record<string, FlagValue>>, io: CliIO, 
     return { policy: remote, source: { kind: "server", server: url }, defaultSteps: Number.isInteger(horizon) && horizon > 0 ? horizon : 30, close: () => remote.close() };
   }
   const { loadCheckpointPolicy } = await import("../../train/eval/checkpoint.ts");
-  const engine = oneOf(f.engine, ["ort", "jax"], "engine") as "ort" | "jax";
-  const ck = await loadCheckpointPolicy(String(f.checkpoint), { nActionSteps: steps, seed: Number(f.seed), engine });
+  const ck = await loadCheckpointPolicy(String(f.checkpoint), { nActionSteps: steps, seed: Number(f.seed) });
   return { policy: ck.policy, source: ck.source, defaultSteps: ck.nActionSteps, imageSize: ck.imageSize, foresight: ck.foresight, close: async () => ck.dispose() };
 }
 
@@ -133,7 +132,6 @@ See docs/evaluation.md.`,
     { name: "baseline", type: "boolean", help: "also evaluate the random-action baseline on the same seeds (a report column)", default: false },
     { name: "video-every", type: "number", help: "keep every k-th frame in the episode GIFs (0: no videos)", default: 2 },
     { name: "foresight", type: "number", help: "imagined frames per episode (checkpoints only)", default: 2 },
-    { name: "engine", type: "string", help: "checkpoint sampler: ort (ONNX Runtime) or jax (jax-js jit)", default: "ort" },
     { name: "out", type: "string", help: "output folder (default: CHECKPOINT/eval, else runs/eval)", placeholder: "DIR" },
   ],
   async run(args, io) {

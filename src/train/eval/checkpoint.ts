@@ -1,7 +1,7 @@
 // A checkpoint as an evaluated policy: the served model pipeline with a compiled sampler, plus the imagined future.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Tensor, fromF32, jit, keyFromSeed, np, random, toF32, tree } from "../../tensor/index.ts";
+import { type Tensor, keyFromSeed, np, random, tree } from "../../tensor/index.ts";
 import { compileOrt } from "../../tensor/compile/index.ts";
 import { CheckpointError } from "../../tensor/errors.ts";
 import { readNormStatsFile } from "../../data/norm-stats.ts";
@@ -36,7 +36,7 @@ export interface CheckpointPolicy {
 
 /**
  * The official sampler (`sampleActions`: cache once, Euler steps from t = 1), also returning the final-normed
- * gen outputs for the foresight head; traced once by jit. Borrows `p` and `obs`, consumes `noise`.
+ * gen outputs for the foresight head; traced once by compileOrt. Borrows `p` and `obs`, consumes `noise`.
  */
 function sampleWithGen(p: ModelParams, obs: InferObservation, noise: Tensor, cfg: ModelConfig): { actions: Tensor; genOut: Tensor } {
   const cache = embedPrefixAndCache(p, obs, cfg);
@@ -70,49 +70,26 @@ function toRgb(data: Float32Array, views: number, res: number): Uint8Array[] {
   });
 }
 
-/** How the sampler and the foresight decoder run: ONNX Runtime (weights baked, default) or jax-js jit. */
-export type EvalEngine = "ort" | "jax";
-
-/** The two compiled programs: the sampler (actions + gen outputs) and the imagination (gen outputs -> images). */
-interface Programs {
-  sample(obs: InferObservation, noise: Tensor): Promise<{ actions: Float32Array; genOut: Float32Array; genShape: readonly number[] }>;
-  imagine(genOut: Float32Array, genShape: readonly number[]): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
-
-function ortPrograms(params: ModelParams, cfg: ModelConfig): Programs {
+/** The sampler (actions + gen outputs) and the imagination (gen outputs -> images), compiled to ONNX Runtime with the weights baked in. */
+function ortPrograms(params: ModelParams, cfg: ModelConfig) {
   const sampler = compileOrt((obs: InferObservation, noise: Tensor) => sampleWithGen(params, obs, noise, cfg));
   const imaginer = compileOrt((g: Tensor) => imagine(params, g, cfg));
   return {
-    async sample(obs, noise) {
+    async sample(obs: InferObservation, noise: Tensor) {
       const out = await sampler(obs as never, noise);
       return { actions: out.actions.data as Float32Array, genOut: out.genOut.data as Float32Array, genShape: out.genOut.shape };
     },
-    async imagine(genOut, genShape) {
+    async imagine(genOut: Float32Array, genShape: readonly number[]) {
       return (await imaginer({ dtype: "float32", shape: genShape, data: genOut })).data as Float32Array;
     },
     dispose: async () => void (await Promise.all([sampler.dispose(), imaginer.dispose()])),
   };
 }
 
-function jaxPrograms(params: ModelParams, cfg: ModelConfig): Programs {
-  const sampler = jit((p: ModelParams, obs: InferObservation, noise: Tensor) => sampleWithGen(p, obs, noise, cfg));
-  const imaginer = jit((p: ModelParams, g: Tensor) => imagine(p, g, cfg));
-  return {
-    async sample(obs, noise) {
-      const out = sampler(tree.ref(params), obs, noise);
-      const genShape = out.genOut.shape;
-      return { actions: await toF32(out.actions), genOut: await toF32(out.genOut), genShape };
-    },
-    imagine: async (genOut, genShape) => toF32(imaginer(tree.ref(params), fromF32(genOut, genShape))),
-    dispose: async () => {},
-  };
-}
-
 /** The compiled model behind the served pipeline; remembers the last gen outputs for `imagined`. */
-function compiledModel(params: ModelParams, cfg: ModelConfig, tok: TextTokenizer, spec: RobotSpec, engine: EvalEngine) {
+function compiledModel(params: ModelParams, cfg: ModelConfig, tok: TextTokenizer, spec: RobotSpec) {
   const [H, A] = [cfg.chunk_size, cfg.max_action_dim];
-  const programs = engine === "ort" ? ortPrograms(params, cfg) : jaxPrograms(params, cfg);
+  const programs = ortPrograms(params, cfg);
   let last: { genOut: Float32Array; genShape: readonly number[] } | undefined;
   const model: ActionModel = {
     views: cfg.n_views, imageSize: cfg.vision_config.image_size, chunk: H, maxStateDim: cfg.max_state_dim, maxActionDim: A,
@@ -148,10 +125,10 @@ function readJson(path: string, what: string): Record<string, unknown> {
  * Loads a checkpoint folder, or a run folder's latest checkpoint (config.json, model.safetensors, robot.json, stats.json, tokenizer; see
  * src/serve/checkpoint.ts) as the policy the evaluator calls. The policy returns `nActionSteps` actions per
  * chunk (default: 30 of 50, scaled to the chunk), un-normalised, with grippers binarised as robot.json says.
- * Unlike the server's eager pipeline, the sampler here is compiled once: by default to ONNX Runtime with the
- * weights baked in (about 50x faster than jax-js for the tiny config), or with jax-js jit (`engine: "jax"`).
+ * Unlike the server's eager pipeline, the sampler here is compiled once to ONNX Runtime with the weights baked
+ * in (about 50x faster than eager jax-js for the tiny config).
  */
-export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: number; seed?: number; engine?: EvalEngine } = {}): Promise<CheckpointPolicy> {
+export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: number; seed?: number } = {}): Promise<CheckpointPolicy> {
   const dir = checkpointFolder(path);
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new CheckpointError(`${cfgPath}: missing (the model config)`, "pass a checkpoint folder written by internvla train");
@@ -163,7 +140,7 @@ export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: 
   const nActionSteps = opts.nActionSteps ?? defaultActionSteps(config.chunk_size);
   const spec = { ...spec0, inferHorizon: Math.min(nActionSteps, config.chunk_size) };
   const pin = await pinCheckpoint(dir);
-  const { model, imagined } = compiledModel(await loadWeights(join(dir, "model.safetensors"), config), config, loadTokenizer(dir, config), spec, opts.engine ?? "ort");
+  const { model, imagined } = compiledModel(await loadWeights(join(dir, "model.safetensors"), config), config, loadTokenizer(dir, config), spec);
   const provider = modelPolicy(model, spec, { state: stats.state, action: stats.action }, { seed: opts.seed ?? 0 });
   const imageSize = typeof robot.image_size === "number" ? robot.image_size : undefined;
   return {
