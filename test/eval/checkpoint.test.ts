@@ -68,7 +68,9 @@ describe("loadCheckpointPolicy", () => {
       // Grippers are thresholded at 0.5: compare the joints closely and the gripper decisions exactly.
       const joints = (d: Float32Array) => Array.from(d).filter((_, i) => i % 6 !== 5);
       expect(joints(mine.actions.data)).toBeAllclose(joints(theirs.actions.data), TOL.engine, `actions at step ${step}`);
-      expect(Array.from(mine.actions.data).filter((_, i) => i % 6 === 5)).toEqual(Array.from(theirs.actions.data).filter((_, i) => i % 6 === 5));
+      const grippers = Array.from(mine.actions.data).filter((_, i) => i % 6 === 5);
+      expect(grippers).toEqual(Array.from(theirs.actions.data).filter((_, i) => i % 6 === 5));
+      expect(grippers.every((g) => g === 0 || g === 1)).toBe(true);
     }
   });
 

@@ -84,7 +84,7 @@ async function resolvePolicy(f: Readonly<Record<string, FlagValue>>, io: CliIO, 
     return { policy: remote, source: { kind: "server", server: url }, defaultSteps: Number.isInteger(horizon) && horizon > 0 ? horizon : 30, close: () => remote.close() };
   }
   const { loadCheckpointPolicy } = await import("../../train/eval/checkpoint.ts");
-  const ck = await loadCheckpointPolicy(String(f.checkpoint), { nActionSteps: steps, seed: Number(f.seed) });
+  const ck = await loadCheckpointPolicy(String(f.checkpoint), { nActionSteps: steps, seed: Number(f.seed), binarizeGrippers: Boolean(f["binarize-grippers"]) });
   return { policy: ck.policy, source: ck.source, defaultSteps: ck.nActionSteps, imageSize: ck.imageSize, foresight: ck.foresight, close: async () => ck.dispose() };
 }
 
@@ -128,6 +128,7 @@ See docs/evaluation.md.`,
     { name: "n-action-steps", type: "number", help: "actions executed per chunk before replanning (default: 30 of 50, scaled)" },
     { name: "image-size", type: "number", help: "camera image side (default: the checkpoint's training data, else 128)" },
     { name: "expert-check", type: "boolean", help: "skip seeds the scripted expert cannot solve (--expert-check=false keeps all)", default: true },
+    { name: "binarize-grippers", type: "boolean", help: "threshold checkpoint gripper actions at 0.5 (RoboTwin; --binarize-grippers=false keeps them)", default: true },
     { name: "open-loop", type: "boolean", help: "also measure the joint error against the expert along expert episodes of the same seeds", default: false },
     { name: "baseline", type: "boolean", help: "also evaluate the random-action baseline on the same seeds (a report column)", default: false },
     { name: "video-every", type: "number", help: "keep every k-th frame in the episode GIFs (0: no videos)", default: 2 },

@@ -124,11 +124,12 @@ function readJson(path: string, what: string): Record<string, unknown> {
 /**
  * Loads a checkpoint folder, or a run folder's latest checkpoint (config.json, model.safetensors, robot.json, stats.json, tokenizer; see
  * src/serve/checkpoint.ts) as the policy the evaluator calls. The policy returns `nActionSteps` actions per
- * chunk (default: 30 of 50, scaled to the chunk), un-normalised, with grippers binarised as robot.json says.
+ * chunk (default: 30 of 50, scaled to the chunk), un-normalised, with gripper dimensions binarised at 0.5 as the
+ * RoboTwin evaluation does (default; `binarizeGrippers: false` keeps them continuous).
  * Unlike the server's eager pipeline, the sampler here is compiled once to ONNX Runtime with the weights baked
  * in (about 50x faster than eager jax-js for the tiny config).
  */
-export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: number; seed?: number } = {}): Promise<CheckpointPolicy> {
+export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: number; seed?: number; binarizeGrippers?: boolean } = {}): Promise<CheckpointPolicy> {
   const dir = checkpointFolder(path);
   const cfgPath = join(dir, "config.json");
   if (!existsSync(cfgPath)) throw new CheckpointError(`${cfgPath}: missing (the model config)`, "pass a checkpoint folder written by internvla train");
@@ -138,14 +139,15 @@ export async function loadCheckpointPolicy(path: string, opts: { nActionSteps?: 
   const stats = readNormStatsFile(join(dir, "stats.json"))[spec0.robotType];
   if (!stats?.state || !stats?.action) throw new CheckpointError(`${join(dir, "stats.json")}: no state/action stats for robot_type "${spec0.robotType}"`);
   const nActionSteps = opts.nActionSteps ?? defaultActionSteps(config.chunk_size);
-  const spec = { ...spec0, inferHorizon: Math.min(nActionSteps, config.chunk_size) };
+  const binarizeGrippers = opts.binarizeGrippers ?? true;
+  const spec = { ...spec0, inferHorizon: Math.min(nActionSteps, config.chunk_size), binarizeGrippers };
   const pin = await pinCheckpoint(dir);
   const { model, imagined } = compiledModel(await loadWeights(join(dir, "model.safetensors"), config), config, loadTokenizer(dir, config), spec);
   const provider = modelPolicy(model, spec, { state: stats.state, action: stats.action }, { seed: opts.seed ?? 0 });
   const imageSize = typeof robot.image_size === "number" ? robot.image_size : undefined;
   return {
     policy: provider.session(), foresight: config.use_gen_expert ? imagined : undefined, config, nActionSteps, imageSize,
-    source: { kind: "checkpoint", checkpoint: pin, modelConfig: config },
+    source: { kind: "checkpoint", checkpoint: pin, modelConfig: config, binarizeGrippers },
     dispose: () => provider.dispose(),
   };
 }

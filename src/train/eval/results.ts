@@ -33,6 +33,8 @@ export interface PolicySource {
   readonly metadata: PolicyMetadata;
   /** The checkpoint's model config (config.json), when there is one. */
   readonly modelConfig?: unknown;
+  /** Whether gripper actions were thresholded at 0.5 (RoboTwin's evaluation does). */
+  readonly binarizeGrippers?: boolean;
 }
 
 export interface EpisodeSummary {
