@@ -28,6 +28,8 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test
 CONFIG = {
     "model_type": "qwena1",
     "chunk_size": 4, "max_action_dim": 32, "max_state_dim": 32, "num_inference_steps": 10, "lambda_gen": 0.01,
+    # The reference sampler (model_policy.sample_actions) is the official one: our port must be told to match it.
+    "inference_positions": "official",
     "min_period": 0.004, "max_period": 4.0,
     "time_sampling_beta_alpha": 1.5, "time_sampling_beta_beta": 1.0, "time_sampling_scale": 0.999, "time_sampling_offset": 0.001,
     "scale_factor": 2, "n_views": 3, "n_text_tokens": 6,

@@ -85,6 +85,9 @@ export function validateConfig(cfg: ModelConfig, where = "model config"): void {
   }
   if (!(cfg.lambda_gen >= 0)) fail(where, "lambda_gen", cfg.lambda_gen, "must be >= 0");
   if (typeof cfg.use_gen_expert !== "boolean") fail(where, "use_gen_expert", cfg.use_gen_expert, "must be true or false");
+  if (cfg.inference_positions !== "as_trained" && cfg.inference_positions !== "official") {
+    fail(where, "inference_positions", cfg.inference_positions, 'must be "as_trained" or "official"');
+  }
   if (!(cfg.min_period > 0 && cfg.max_period > cfg.min_period)) fail(where, "max_period", cfg.max_period, `must exceed min_period ${cfg.min_period} > 0`);
   if (cfg.expert_config.hidden_size % 2 !== 0) fail(where, "expert_config.hidden_size", cfg.expert_config.hidden_size, "must be even (sin/cos time embedding)");
   validateTowers(cfg, where);

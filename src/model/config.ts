@@ -74,6 +74,15 @@ export interface ModelConfig {
    * unused, so checkpoints keep one layout. Default true.
    */
   readonly use_gen_expert: boolean;
+  /**
+   * RoPE positions of the cached inference passes. "as_trained" (default) takes them from the training layout, so
+   * the sampler sees exactly the positions the weights were trained with. "official" reproduces the official
+   * `sample_actions`: gen tokens at max_prefix + 1..Lm and the suffix after them, counting the masked gen tokens
+   * of a missing camera that training skips; with a missing camera the act expert then sees every prefix and gen
+   * key at a relative offset it never saw in training (16 positions for a tiny 2-camera robot). Both agree when
+   * every camera is present (the RoboTwin setting).
+   */
+  readonly inference_positions: "as_trained" | "official";
   readonly min_period: number;
   readonly max_period: number;
   readonly time_sampling_beta_alpha: number;
@@ -101,7 +110,7 @@ const QWEN3_EXPERT: TowerConfig = {
 };
 
 const FLOW = {
-  num_inference_steps: 10, lambda_gen: 0.01, use_gen_expert: true, min_period: 4e-3, max_period: 4.0,
+  num_inference_steps: 10, lambda_gen: 0.01, use_gen_expert: true, inference_positions: "as_trained", min_period: 4e-3, max_period: 4.0,
   time_sampling_beta_alpha: 1.5, time_sampling_beta_beta: 1.0, time_sampling_scale: 0.999, time_sampling_offset: 0.001,
 } as const;
 

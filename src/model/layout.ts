@@ -118,6 +118,15 @@ function jointPad(h: HostMasks, b: number, cfg: ModelConfig): Uint8Array {
   return pad;
 }
 
+/** Pad flags and the three position rows of sample b over the pseudo sequence [prefix ids | 777...] (training rule). */
+function jointRows(h: HostMasks, b: number, cfg: ModelConfig): { pad: Uint8Array; rows: [Int32Array, Int32Array, Int32Array] } {
+  const { prefix, total } = tokenLayout(cfg);
+  const pad = jointPad(h, b, cfg);
+  const ids = new Int32Array(total).fill(PSEUDO_TOKEN_ID);
+  for (let i = 0; i < prefix; i++) ids[i] = h.tokenIds[b * prefix + i];
+  return { pad, rows: ropeIndexRow(ids, pad, cfg) };
+}
+
 /**
  * Training inputs: positions f32 [3, B, N] from the pseudo sequence [prefix ids | 777...] with the joint pad
  * mask (masked gen tokens are skipped, as the official training code does), and the additive mask [B, 1, N, N].
@@ -132,10 +141,7 @@ export function trainPositionsAndMask(h: HostMasks, cfg: ModelConfig): { positio
   const positions = new Float32Array(3 * h.batch * n);
   const mask = new Float32Array(h.batch * n * n);
   for (let b = 0; b < h.batch; b++) {
-    const pad = jointPad(h, b, cfg);
-    const ids = new Int32Array(n).fill(PSEUDO_TOKEN_ID);
-    for (let i = 0; i < prefix; i++) ids[i] = h.tokenIds[b * prefix + i];
-    const rows = ropeIndexRow(ids, pad, cfg);
+    const { pad, rows } = jointRows(h, b, cfg);
     for (let r = 0; r < 3; r++) positions.set(rows[r], (r * h.batch + b) * n);
     const allowed = att2dMask(pad, arAll);
     for (let k = 0; k < n * n; k++) mask[b * n * n + k] = allowed[k] ? 0 : MASK_VALUE;
@@ -166,9 +172,26 @@ function cachedMask(pastPad: ArrayLike<number>, ownPad: ArrayLike<number>, ownAr
 }
 
 /**
- * The official `sample_actions` layout: prefix positions from get_rope_index on the prefix alone; gen tokens at
- * max_prefix + 1..Lm and the suffix at max_gen + 1..Ls, per position row, masked gen tokens NOT skipped (so
- * positions differ from training when a camera is missing, as in the official code).
+ * The official `sample_actions` positions over [prefix | middle | suffix]: get_rope_index on the prefix alone, gen
+ * tokens at max_prefix + 1..Lm and the suffix at max_gen + 1..Ls, per position row, masked gen tokens NOT skipped
+ * (so they differ from training when a camera is missing, as in the official code).
+ */
+function officialRows(ids: readonly number[], pPad: readonly number[], cfg: ModelConfig): [Int32Array, Int32Array, Int32Array] {
+  const { prefix: lp, total } = tokenLayout(cfg);
+  const pre = ropeIndexRow(ids, pPad, cfg);
+  return pre.map((row) => {
+    const full = new Int32Array(total);
+    full.set(row);
+    const maxPre = row.reduce((a, x) => Math.max(a, x), -Infinity);
+    for (let i = lp; i < total; i++) full[i] = maxPre + 1 + i - lp;
+    return full;
+  }) as [Int32Array, Int32Array, Int32Array];
+}
+
+/**
+ * The cached inference passes' positions and masks: prefix alone, then the gen tokens attending to the prefix, then
+ * the suffix attending to both. Positions follow `cfg.inference_positions`: the training layout ("as_trained"), or
+ * the official sampler's ("official"; see ModelConfig).
  */
 export function inferLayout(h: HostMasks, cfg: ModelConfig): InferLayout {
   checkHost(h, cfg, "inferLayout");
@@ -182,12 +205,12 @@ export function inferLayout(h: HostMasks, cfg: ModelConfig): InferLayout {
   for (let b = 0; b < B; b++) {
     const ids = slice(h.tokenIds, b * lp, lp);
     const pPad = slice(h.tokenMask, b * lp, lp).map((x) => (x ? 1 : 0));
-    const rows = ropeIndexRow(ids, pPad, cfg);
+    const rows = cfg.inference_positions === "official" ? officialRows(ids, pPad, cfg) : jointRows(h, b, cfg).rows;
     for (let r = 0; r < 3; r++) {
-      const maxPre = rows[r].reduce((a, x) => Math.max(a, x), -Infinity);
-      out.prefixPositions.set(rows[r], (r * B + b) * lp);
-      for (let i = 0; i < lm; i++) out.middlePositions[(r * B + b) * lm + i] = maxPre + 1 + i;
-      for (let i = 0; i < ls; i++) out.suffixPositions[(r * B + b) * ls + i] = maxPre + lm + 1 + i;
+      const at = r * B + b;
+      out.prefixPositions.set(rows[r].subarray(0, lp), at * lp);
+      out.middlePositions.set(rows[r].subarray(lp, lp + lm), at * lm);
+      out.suffixPositions.set(rows[r].subarray(lp + lm), at * ls);
     }
     const pre2d = att2dMask(pPad, ar.prefix);
     for (let k = 0; k < lp * lp; k++) out.prefixMask[b * lp * lp + k] = pre2d[k] ? 0 : MASK_VALUE;

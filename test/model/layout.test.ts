@@ -63,8 +63,9 @@ describe("M-RoPE positions (HF get_rope_index)", () => {
     expect(t[ids.length - 1]).toBe(1); // padding: position 1
   });
 
-  it("skip a missing camera in training but not at inference (the official difference)", () => {
-    const cfg = presetConfig("tiny");
+  it("skip a missing camera in training; the official sampler counts it, the default sampler uses the training positions", () => {
+    const tiny = presetConfig("tiny");
+    const cfg = { ...tiny, inference_positions: "official" as const };
     const { prefix: lp, middle: lm, imageTokens } = tokenLayout(cfg);
     const { ids, mask } = prefixIds(cfg, [5, 6]);
     for (let i = imageTokens + 2; i < 2 * (imageTokens + 2); i++) mask[i] = 0; // camera 1 missing
@@ -72,10 +73,16 @@ describe("M-RoPE positions (HF get_rope_index)", () => {
     const train = trainPositionsAndMask(host, cfg).positions;
     const infer = inferLayout(host, cfg);
     const n = train.length / 3;
-    // Training skips the missing view's lm/3 gen tokens; inference counts them.
+    // Training skips the missing view's lm/3 gen tokens; the official sampler counts them.
     expect(train[n - 1]).toBe(infer.suffixPositions[infer.suffixPositions.length / 3 - 1] - lm / 3);
     expect(train[lp + lm / 3]).toBe(1); // a masked gen token of camera 1: position 1
     expect(infer.middlePositions[0]).toBe(Math.max(...Array.from(infer.prefixPositions.slice(0, lp))) + 1);
+    const asTrained = inferLayout(host, tiny);
+    for (let r = 0; r < 3; r++) {
+      const row = Array.from(train.slice(r * n, (r + 1) * n));
+      const pick = (a: Float32Array, len: number) => Array.from(a.slice(r * len, (r + 1) * len));
+      expect([...pick(asTrained.prefixPositions, lp), ...pick(asTrained.middlePositions, lm), ...pick(asTrained.suffixPositions, n - lp - lm)]).toEqual(row);
+    }
   });
 
   it("refuse a prefix that breaks the static layout", () => {
