@@ -42,7 +42,8 @@ export async function main(argv: readonly string[], io: CliIO): Promise<number> 
     return await command.run(args, io);
   } catch (e) {
     if (e instanceof InternvlaError) {
-      io.err(`internvla ${command.name}: ${e.message}\n`);
+      const where = `internvla ${command.name}`;
+      io.err(`${e.message.startsWith(where) ? "" : `${where}: `}${e.message}\n`);
       return e.name === "ConfigError" ? 2 : 1;
     }
     throw e;

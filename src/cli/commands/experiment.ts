@@ -1,6 +1,6 @@
 // `internvla experiment`: runs named experiments (configs/experiments) and writes a comparison table like the paper's.
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Command, type CliIO } from "../command.ts";
@@ -31,9 +31,21 @@ export function cliStages(io: CliIO, code = codeVersion()): ExperimentStages {
     async generate(d, imageSize, out) {
       const { generateDataset } = await import("../../sim/dataset/generate.ts");
       const { progressBar } = await import("../progress.ts");
-      const bar = progressBar(io, `generate ${d.task}`, d.episodes, "ep");
-      const s = await generateDataset({ out, task: d.task, robot: d.robot, level: d.level, split: d.split, episodes: d.episodes, seed: d.seed, imageSize, onProgress: (p) => bar.update(p.written) });
-      bar.finish(`expert success ${(100 * s.expertSuccessRate).toFixed(0)}%`);
+      const { SimError } = await import("../../sim/mujoco.ts");
+      // A stuck video encoder fails the run with the dataset left partial: resume it (twice at most) rather than stop the experiment.
+      for (let attempt = 1; ; attempt++) {
+        const bar = progressBar(io, `generate ${d.task}`, d.episodes, "ep");
+        try {
+          const resume = existsSync(join(out, "meta", "PARTIAL"));
+          const s = await generateDataset({ out, task: d.task, robot: d.robot, level: d.level, split: d.split, episodes: d.episodes, seed: d.seed, imageSize, resume, onProgress: (p) => bar.update(p.written) });
+          bar.finish(`expert success ${(100 * s.expertSuccessRate).toFixed(0)}%`);
+          return;
+        } catch (e) {
+          bar.finish("stopped");
+          if (!(e instanceof SimError) || attempt >= 3 || !existsSync(join(out, "meta", "PARTIAL"))) throw e;
+          io.err(`generate ${d.task}: ${e.message}; resuming (attempt ${attempt + 1} of 3)\n`);
+        }
+      }
     },
     async trainTokenizer(req) {
       const { dataArgument } = await import("../../train/experiment.ts");

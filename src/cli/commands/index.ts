@@ -1,5 +1,6 @@
 // The registry of subcommands, in the order `internvla --help` lists them.
 import { type Command } from "../command.ts";
+import { benchCommand } from "./bench.ts";
 import { convertCommand } from "./convert.ts";
 import { demoCommand } from "./demo.ts";
 import { evalCommand } from "./eval.ts";
@@ -14,4 +15,4 @@ import { statsCommand } from "./stats.ts";
 import { trainCommand } from "./train.ts";
 import { trainTokenizerCommand } from "./train-tokenizer.ts";
 
-export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, trainTokenizerCommand, trainCommand, evalCommand, exportCommand, experimentCommand, demoCommand];
+export const commands: readonly Command[] = [serveCommand, inspectCommand, statsCommand, convertCommand, generateCommand, renderCommand, parityCommand, trainTokenizerCommand, trainCommand, evalCommand, exportCommand, experimentCommand, demoCommand, benchCommand];

@@ -167,9 +167,11 @@ async function runWorkers(run: Run): Promise<boolean> {
   let issued = progress.next;
   let chain = Promise.resolve();
   let pool: EpisodePool | undefined;
+  let quiet: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       const fail = (e: unknown): void => reject(e instanceof Error ? e : new Error(String(e)));
+      quiet = progressDeadline(opts.stallSeconds ?? STALL_SECONDS, fail);
       const issue = (): void => {
         const p = pool!;
         const finished = progress.seeds.length >= progress.target || opts.signal?.aborted;
@@ -185,6 +187,7 @@ async function runWorkers(run: Run): Promise<boolean> {
         if (p.idle === p.size && (finished || issued === progress.next)) resolve();
       };
       const onResult = (candidate: number, result: EpisodeResult): void => {
+        quiet?.refresh();
         results.set(candidate, result);
         run.seconds.simulate += result.seconds.simulate;
         run.seconds.encode += result.seconds.encode;
@@ -197,9 +200,23 @@ async function runWorkers(run: Run): Promise<boolean> {
     });
     await chain;
   } finally {
+    clearTimeout(quiet);
     await pool?.close();
   }
   return progress.seeds.length < progress.target;
+}
+
+/**
+ * The last line of defence against a hang the per-worker watchdog cannot see (observed once: a worker stuck in the
+ * encoder after its job was accounted for, every slot idle, the run waiting forever): no result from any worker for
+ * twice the stall limit fails the run, which stays a partial dataset that `resume` continues.
+ */
+function progressDeadline(stallSeconds: number, fail: (e: Error) => void): NodeJS.Timeout {
+  const seconds = 2 * stallSeconds + 10;
+  return setTimeout(() => fail(new SimError(
+    `generate: no episode finished in ${seconds.toFixed(0)} s; a worker process is stuck (the SVT-AV1 encoder now and then deadlocks)`,
+    "rerun with --resume to continue from the last finished episode, or use --codec h264",
+  )), seconds * 1000);
 }
 
 /** Writes every result that is next in candidate order (kept if successful and still needed). */
