@@ -1,15 +1,8 @@
 // internvla bench through the CLI entry point: the list in --help and a misspelt name (benchmarks themselves are not tests).
 import { describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
-import type { CliIO } from "../../src/cli/command.ts";
+import { runCli } from "../helpers/cli.ts";
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), interactive: false, env: {} };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 describe("internvla bench", () => {
   it("lists every benchmark in --help and refuses an unknown one with the closest name", async () => {

@@ -3,8 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { main } from "../../src/cli/main.ts";
-import type { CliIO } from "../../src/cli/command.ts";
+import { runCli } from "../helpers/cli.ts";
 import { LeRobotDataset } from "../../src/data/lerobot/dataset.ts";
 import { LeRobotWriter } from "../../src/data/lerobot/writer.ts";
 
@@ -12,13 +11,7 @@ const SHARED = resolve(import.meta.dirname, "..", "..", "..", "shared", "dataset
 const tmp = mkdtempSync(join(tmpdir(), "internvla-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const io: CliIO = { out: (t) => (out += t), err: (t) => (err += t), interactive: false, env: {} };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 describe.skipIf(!existsSync(SHARED))("data commands", () => {
   it("inspect prints what the dataset holds and its problems", async () => {
