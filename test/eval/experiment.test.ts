@@ -82,22 +82,23 @@ describe("runExperiment", () => {
     const root = join(tmp, "runs");
     const cfgs = ["full", "no-pretrain", "no-gen-expert"].map((n) => loadExperiment(SHIPPED, n)) as ExperimentConfig[];
     const log: string[] = [];
+    const wide = "--model.expert_config.hidden_size=128 --model.expert_config.intermediate_size=256";
     const full = await runExperiment(cfgs[0], root, fakeStages(log));
     expect(log.filter((l) => l.startsWith("generate")).length).toBe(9);
     expect(log.slice(9)).toEqual([
-      "tokenizer 9 datasets", "train pretrain init=scratch args=", "train posttrain init=pretrain args=", "evaluate random",
+      "tokenizer 9 datasets", `train pretrain init=scratch args=${wide}`, `train posttrain init=pretrain args=${wide}`, "evaluate random",
       "evaluate posttrain logs=tokenizer+pre-training+post-training baseline=true",
     ]);
     expect(full.dirs.pretrain).not.toBeNull();
     log.length = 0;
     const noPre = await runExperiment(cfgs[1], root, fakeStages(log));
-    expect(log).toEqual(["train posttrain init=scratch args=", "evaluate posttrain logs=tokenizer+post-training baseline=true"]);
+    expect(log).toEqual([`train posttrain init=scratch args=${wide}`, "evaluate posttrain logs=tokenizer+post-training baseline=true"]);
     expect(noPre.dirs.tokenizer).toBe(full.dirs.tokenizer);
     expect(noPre.dirs.posttrain).not.toBe(full.dirs.posttrain);
     log.length = 0;
     await runExperiment(cfgs[2], root, fakeStages(log));
     expect(log).toEqual([
-      "train pretrain init=scratch args=--model.use_gen_expert=false", "train posttrain init=pretrain args=--model.use_gen_expert=false",
+      `train pretrain init=scratch args=${wide} --model.use_gen_expert=false`, `train posttrain init=pretrain args=${wide} --model.use_gen_expert=false`,
       "evaluate posttrain logs=tokenizer+pre-training+post-training baseline=true",
     ]);
     log.length = 0;
