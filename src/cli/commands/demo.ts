@@ -29,6 +29,11 @@ stages (delete --out to start over). Overrides change the budget, e.g. --posttra
       const beat = base ? (t.success.rate > base.success.rate ? "beats" : "does not beat") : "";
       io.out(`  ${t.config.task} (${t.kind}): policy ${formatRate(t.success)}${base ? `; random actions ${formatRate(base.success)}: the policy ${beat} random` : ""}\n`);
     }
+    for (const ol of o.results.openLoop ?? []) {
+      const base = o.baseline?.openLoop?.find((b) => b.task === ol.task);
+      const f = (x: number) => x.toFixed(3);
+      io.out(`  ${ol.task} open-loop joint error: policy ${f(ol.rmse.mean)} rad [${f(ol.rmse.lo)}, ${f(ol.rmse.hi)}], holding still ${f(ol.holdRmse.mean)}${base ? `, random actions ${f(base.rmse.mean)}` : ""}\n`);
+    }
     io.out(`report: ${join(o.dirs.eval, "report.html")}\n`);
     return 0;
   },
