@@ -112,7 +112,8 @@ async function timeOrt(steps: number, threads: number): Promise<Timing & Record<
 
 /** Runs a PyTorch script under Debian's python3-torch (PASSIVE OpenMP, SkylakeX kernels on AVX-512); null if absent. */
 function runPython(script: string, args: readonly string[]): Record<string, unknown> | null {
-  const env: Record<string, string | undefined> = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
+  // Both cores for PyTorch too: its OpenMP pool defaults to 1 thread here (a cgroup CPU limit), while BLAS uses 2.
+  const env: Record<string, string | undefined> = { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: String(availableParallelism()) };
   if (/\bavx512f\b/.test(readFileSync("/proc/cpuinfo", "utf8"))) env.OPENBLAS_CORETYPE = "SkylakeX";
   else delete env.OPENBLAS_CORETYPE;
   for (const python of ["/usr/bin/python3", "python3"]) {

@@ -138,7 +138,8 @@ function hasAvx512(): boolean {
  */
 function torchReference(steps: number, blasDir: string | undefined): Record<string, unknown> | null {
   const script = join(dirname(fileURLToPath(import.meta.url)), "ref", "engine.py");
-  const env: Record<string, string | undefined> = { ...process.env, OMP_WAIT_POLICY: "PASSIVE" };
+  // Both cores for PyTorch too: its OpenMP pool defaults to 1 thread here (a cgroup CPU limit), while BLAS uses 2.
+  const env: Record<string, string | undefined> = { ...process.env, OMP_WAIT_POLICY: "PASSIVE", OMP_NUM_THREADS: String(availableParallelism()) };
   if (hasAvx512()) env.OPENBLAS_CORETYPE = "SkylakeX";
   else delete env.OPENBLAS_CORETYPE;
   if (blasDir) env.LD_LIBRARY_PATH = [blasDir, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
