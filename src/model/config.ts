@@ -79,7 +79,7 @@ export interface ModelConfig {
    * the sampler sees exactly the positions the weights were trained with. "official" reproduces the official
    * `sample_actions`: gen tokens at max_prefix + 1..Lm and the suffix after them, counting the masked gen tokens
    * of a missing camera that training skips; with a missing camera the act expert then sees every prefix and gen
-   * key at a relative offset it never saw in training (16 positions for a tiny 2-camera robot). Both agree when
+   * key at a relative offset it never saw in training (8 positions for a tiny 2-camera robot). Both agree when
    * every camera is present (the RoboTwin setting).
    */
   readonly inference_positions: "as_trained" | "official";
