@@ -51,3 +51,15 @@ export function progressBar(io: CliIO, label: string, total: number, unit = "it"
     },
   };
 }
+
+/** A bar made on the first report, for work whose total is known only once it starts (an onProgress callback). */
+export function lazyProgressBar(io: CliIO, label: string, unit = "it"): { onProgress(done: number, total: number): void; finish(status?: string): void } {
+  let bar: ProgressBar | undefined;
+  return {
+    onProgress(done, total) {
+      bar ??= progressBar(io, label, total, unit);
+      bar.update(done);
+    },
+    finish: (status) => bar?.finish(status),
+  };
+}

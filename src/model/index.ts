@@ -7,7 +7,7 @@ export { eulerSchedule, interpolate, sampleNoiseAndTime, sampleTime, timeEmbeddi
 export { cosmosDecode, cosmosEncode, encodeFrames } from "./cosmos.ts";
 export { embedMiddle, embedPrefix, embedSuffix, foresightHead } from "./embed.ts";
 export {
-  actionStep, cacheFromLatents, computeLoss, disposeCache, embedPrefixAndCache, frameLatents, inferInputs, lossFromLatents, sampleActions, trainInputs,
+  actionStep, cacheFromLatents, computeLoss, disposeCache, embedPrefixAndCache, eulerFromCache, frameLatents, inferInputs, lossFromLatents, sampleActions, trainInputs,
   type InferObservation, type LossOutputs, type TrainBatch,
 } from "./policy.ts";
 export { buildPrefix, builtinTokenizer, hfTokenizer, trainVocabulary, type TextTokenizer } from "./tokenizer.ts";

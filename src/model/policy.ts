@@ -168,21 +168,28 @@ export function disposeCache(cache: PrefixCache): void {
 }
 
 /**
- * The official sampler: cache once, then `num_inference_steps` Euler steps from x = noise at t = 1 with
- * dt = -1/steps (float32 schedule, flow.ts). Returns actions [B, chunk, A] (still padded to max_action_dim).
- * Borrows `params` and `obs`; consumes `noise`.
+ * The Euler steps of the official sampler on a built cache: from x = noise at t = 1 with dt = -1/steps (float32
+ * schedule, flow.ts) down to t = 0. Returns actions [B, chunk, A]. Borrows `p` and `cache`; consumes `noise`.
+ */
+export function eulerFromCache(p: PolicyParams, cache: PrefixCache, noise: Tensor, cfg: ModelConfig): Tensor {
+  const { times, dt } = eulerSchedule(cfg.num_inference_steps);
+  const b = noise.shape[0];
+  let x = noise;
+  for (const t of times) {
+    const v = actionStep(p, cache, x.ref, np.full([b], t, { dtype: np.float32 }), cfg);
+    x = x.add(v.mul(dt));
+  }
+  return x;
+}
+
+/**
+ * The official sampler: cache once, then `num_inference_steps` Euler steps (`eulerFromCache`). Returns actions
+ * [B, chunk, A] (still padded to max_action_dim). Borrows `params` and `obs`; consumes `noise`.
  */
 export function sampleActions(params: ModelParams, obs: InferObservation, cfg: ModelConfig, noise: Tensor): Tensor {
   const cache = embedPrefixAndCache(params, obs, cfg);
   try {
-    const { times, dt } = eulerSchedule(cfg.num_inference_steps);
-    const b = noise.shape[0];
-    let x = noise;
-    for (const t of times) {
-      const v = actionStep(params.policy, cache, x.ref, np.full([b], t, { dtype: np.float32 }), cfg);
-      x = x.add(v.mul(dt));
-    }
-    return x;
+    return eulerFromCache(params.policy, cache, noise, cfg);
   } finally {
     disposeCache(cache);
   }

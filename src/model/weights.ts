@@ -1,4 +1,5 @@
 // Checkpoints in official names: streaming load with a full report of every problem, and save (same names and order).
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckpointError, fmtShape } from "../tensor/errors.ts";
@@ -136,6 +137,9 @@ export async function loadCheckpoint(
   opts: { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<{ config: ModelConfig; params: ModelParams; ignored: string[] }> {
   const cfgPath = join(dir, "config.json");
+  for (const f of [cfgPath, join(dir, "model.safetensors")]) {
+    if (!existsSync(f)) throw new CheckpointError(`${f} not found; expected a checkpoint folder with config.json and model.safetensors`);
+  }
   const { config, ignored } = parseConfig(await readFile(cfgPath, "utf8"), cfgPath);
   const params = await loadWeights(join(dir, "model.safetensors"), config, opts);
   return { config, params, ignored };

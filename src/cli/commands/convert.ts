@@ -1,6 +1,6 @@
 // `internvla convert SRC DST`: a LeRobot v2.0/v2.1 dataset to v3.0, videos concatenated without re-encoding.
 import type { Command } from "../command.ts";
-import { progressBar } from "../progress.ts";
+import { lazyProgressBar } from "../progress.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 
 export const convertCommand: Command = {
@@ -19,12 +19,9 @@ Timestamps are stored as frame_index / fps, which is where the video frames are.
     const [src, dst, ...rest] = args.positionals;
     if (!src || !dst || rest.length > 0) throw new ConfigError("internvla convert: expected SRC and DST folders", "internvla convert SRC DST");
     const { convertToV30 } = await import("../../data/lerobot/convert.ts");
-    let bar: ReturnType<typeof progressBar> | undefined;
-    const result = await convertToV30(src, dst, (w) => io.err(`warning: ${w.message}\n`), (done, total) => {
-      bar ??= progressBar(io, "convert", total, "step");
-      bar.update(done);
-    });
-    bar?.finish();
+    const bar = lazyProgressBar(io, "convert", "step");
+    const result = await convertToV30(src, dst, (w) => io.err(`warning: ${w.message}\n`), bar.onProgress);
+    bar.finish();
     io.out(`converted ${result.episodes} episodes, ${result.frames} frames: ${src} -> ${dst} (v3.0)\n`);
     return 0;
   },

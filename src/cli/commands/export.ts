@@ -1,7 +1,7 @@
 // `internvla export`: writes a checkpoint's sampler (cache pass + unrolled Euler steps, weights baked) as an ONNX model.
 import type { Command } from "../command.ts";
-import { progressBar } from "../progress.ts";
-import { CheckpointError, ConfigError } from "../../tensor/errors.ts";
+import { lazyProgressBar } from "../progress.ts";
+import { ConfigError } from "../../tensor/errors.ts";
 import type { ExportedModel, HostTensor } from "../../tensor/compile/index.ts";
 import type { ModelConfig } from "../../model/config.ts";
 import type { ModelParams } from "../../model/types.ts";
@@ -77,28 +77,14 @@ Output: actions [B, chunk, max_action_dim], normalised (unnormalise and add the 
     if (args.positionals.length > 0) throw new ConfigError(`unexpected argument "${args.positionals[0]}"`, "see internvla export --help");
     const batch = Number(args.flags.batch);
     if (!Number.isInteger(batch) || batch < 1) throw new ConfigError(`--batch must be a positive integer, got ${batch}`);
-    const { readFile, writeFile } = await import("node:fs/promises");
-    const { existsSync } = await import("node:fs");
-    const { join } = await import("node:path");
+    const { writeFile } = await import("node:fs/promises");
     const { initEngine, tree } = await import("../../tensor/index.ts");
-    const { parseConfig } = await import("../../model/config.ts");
-    const { loadWeights } = await import("../../model/weights.ts");
-    const dir = String(args.flags.checkpoint);
-    const cfgPath = join(dir, "config.json");
-    for (const f of [cfgPath, join(dir, "model.safetensors")]) {
-      if (!existsSync(f)) throw new CheckpointError(`${f} not found; expected a checkpoint folder with config.json and model.safetensors`);
-    }
+    const { loadCheckpoint } = await import("../../model/weights.ts");
     await initEngine();
-    const { config, ignored } = parseConfig(await readFile(cfgPath, "utf8"), cfgPath);
+    const bar = lazyProgressBar(io, "load", "tensor");
+    const { config, params, ignored } = await loadCheckpoint(String(args.flags.checkpoint), bar);
+    bar.finish();
     if (ignored.length > 0) io.err(`export: ignored config keys: ${ignored.join(", ")}\n`);
-    let bar: ReturnType<typeof progressBar> | undefined;
-    const params = await loadWeights(join(dir, "model.safetensors"), config, {
-      onProgress: (done, total) => {
-        bar ??= progressBar(io, "load", total, "tensor");
-        bar.update(done);
-      },
-    });
-    bar?.finish();
     try {
       const out = String(args.flags.out);
       const exported = await exportPolicy(params, config, batch);

@@ -1,5 +1,6 @@
 // `internvla generate`: scripted simulator episodes written as a LeRobot v3.0 dataset, in worker threads.
 import type { Command } from "../command.ts";
+import { interruptSignal } from "../interrupt.ts";
 import { progressBar } from "../progress.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 
@@ -42,13 +43,7 @@ Ctrl-C stops after the episode being written: DIR stays a partial dataset (meta/
   async run(args, io) {
     const f = args.flags;
     const { generateDataset } = await import("../../sim/dataset/generate.ts");
-    const controller = new AbortController();
-    const onSigint = (): void => {
-      io.err("\ninterrupt: finishing the episode being written, then stopping (Ctrl-C again to kill)\n");
-      controller.abort();
-      process.off("SIGINT", onSigint);
-    };
-    process.on("SIGINT", onSigint);
+    const interrupt = interruptSignal(io, "finishing the episode being written");
     const total = Number(f.episodes);
     const bar = progressBar(io, "generate", total, "ep");
     try {
@@ -57,7 +52,7 @@ Ctrl-C stops after the episode being written: DIR stays a partial dataset (meta/
         level: oneOf(String(f.level), LEVELS, "level") as never, split: oneOf(String(f.split), SPLITS, "split") as never,
         seed: Number(f.seed), imageSize: Number(f.size), cameras: f.cameras as string[] | undefined,
         workers: f.workers === undefined ? undefined : Number(f.workers), codec: oneOf(String(f.codec), ["av1", "h264"], "codec") as never,
-        resume: Boolean(f.resume), preview: Number(f.preview), signal: controller.signal,
+        resume: Boolean(f.resume), preview: Number(f.preview), signal: interrupt.signal,
         onProgress: (p) => bar.update(p.written, `tried ${p.attempts}, failed ${p.failures}`),
       });
       const rate = `expert success ${(summary.expertSuccessRate * 100).toFixed(1)}% (${summary.written}/${summary.attempts})`;
@@ -70,7 +65,7 @@ Ctrl-C stops after the episode being written: DIR stays a partial dataset (meta/
       io.out(`wrote ${summary.written} episodes to ${summary.dir} (LeRobot v3.0); ${rate}\n`);
       return 0;
     } finally {
-      process.off("SIGINT", onSigint);
+      interrupt.release();
     }
   },
 };

@@ -1,6 +1,6 @@
 // `internvla parity`: runs a checkpoint in official names on official-convention inputs and writes the results.
 import type { Command } from "../command.ts";
-import { progressBar } from "../progress.ts";
+import { lazyProgressBar } from "../progress.ts";
 import { ConfigError } from "../../tensor/errors.ts";
 
 export const parityCommand: Command = {
@@ -45,14 +45,9 @@ Outputs (float32):
     const { loadCheckpoint } = await import("../../model/weights.ts");
     const { PARITY_OUTPUTS, runParity } = await import("../../model/parity.ts");
     await initEngine();
-    let bar: ReturnType<typeof progressBar> | undefined;
-    const { config, params, ignored } = await loadCheckpoint(String(args.flags.checkpoint), {
-      onProgress: (done, total) => {
-        bar ??= progressBar(io, "load", total, "tensor");
-        bar.update(done);
-      },
-    });
-    bar?.finish();
+    const bar = lazyProgressBar(io, "load", "tensor");
+    const { config, params, ignored } = await loadCheckpoint(String(args.flags.checkpoint), bar);
+    bar.finish();
     if (ignored.length > 0) io.err(`parity: ignored config keys: ${ignored.join(", ")}\n`);
     const inputs = await withSafetensors(String(args.flags.inputs), async (r) => {
       const m = new Map<string, { data: Float32Array; shape: readonly number[] }>();

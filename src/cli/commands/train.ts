@@ -1,5 +1,6 @@
 // `internvla train`: pre-train or post-train the policy with the paper's recipe; atomic checkpoints, bit-exact resume.
 import type { Command } from "../command.ts";
+import { interruptSignal } from "../interrupt.ts";
 import { progressBar } from "../progress.ts";
 import type { FlagSpec, ParsedArgs } from "../args.ts";
 
@@ -66,20 +67,14 @@ Ctrl-C saves a checkpoint and stops. See docs/training.md.`,
     const { train } = await import("../../train/loop.ts");
     const overrides = trainOverrides(args);
     const config = resolveTrainConfig(String(f.config), f.resume ? [] : overrides, "internvla train");
-    const controller = new AbortController();
-    const onSigint = (): void => {
-      io.err("\ninterrupt: saving a checkpoint after this step, then stopping (Ctrl-C again to kill)\n");
-      controller.abort();
-      process.off("SIGINT", onSigint);
-    };
-    process.on("SIGINT", onSigint);
+    const interrupt = interruptSignal(io, "saving a checkpoint after this step");
     let bar: ReturnType<typeof progressBar> | undefined;
     let start = 0;
     try {
       const summary = await train({
         config, overrides, data: String(f.data), out: String(f.out), resume: Boolean(f.resume),
         initFrom: f["init-from"] as string | undefined, tokenizer: f.tokenizer as string | undefined, textTokenizer: f["text-tokenizer"] as string | undefined,
-        signal: controller.signal,
+        signal: interrupt.signal,
         onLog: (m) => io.err(`${m}\n`),
         onStart: (s) => {
           start = s.startStep;
@@ -98,7 +93,7 @@ Ctrl-C saves a checkpoint and stops. See docs/training.md.`,
       io.out(`trained steps ${summary.startStep + 1}-${summary.step} in ${summary.seconds.toFixed(1)} s; checkpoint ${summary.checkpoint}\n`);
       return 0;
     } finally {
-      process.off("SIGINT", onSigint);
+      interrupt.release();
     }
   },
 };

@@ -1,15 +1,14 @@
 // A checkpoint as an evaluated policy: the served model pipeline with a compiled sampler, plus the imagined future.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Tensor, keyFromSeed, np, random, tree } from "../../tensor/index.ts";
+import { type Tensor, keyFromSeed, random, tree } from "../../tensor/index.ts";
 import { compileOrt } from "../../tensor/compile/index.ts";
 import { CheckpointError } from "../../tensor/errors.ts";
 import { readNormStatsFile } from "../../data/norm-stats.ts";
 import { type ModelConfig, parseConfig } from "../../model/config.ts";
 import { cosmosDecode } from "../../model/cosmos.ts";
 import { foresightHead } from "../../model/embed.ts";
-import { eulerSchedule } from "../../model/flow.ts";
-import { actionStep, disposeCache, embedPrefixAndCache, type InferObservation } from "../../model/policy.ts";
+import { disposeCache, embedPrefixAndCache, eulerFromCache, type InferObservation } from "../../model/policy.ts";
 import { type TextTokenizer } from "../../model/tokenizer.ts";
 import { type ModelParams } from "../../model/types.ts";
 import { loadWeights } from "../../model/weights.ts";
@@ -40,15 +39,10 @@ export interface CheckpointPolicy {
  */
 function sampleWithGen(p: ModelParams, obs: InferObservation, noise: Tensor, cfg: ModelConfig): { actions: Tensor; genOut: Tensor } {
   const cache = embedPrefixAndCache(p, obs, cfg);
-  const { times, dt } = eulerSchedule(cfg.num_inference_steps);
-  let x = noise;
-  for (const t of times) {
-    const v = actionStep(p.policy, cache, x.ref, np.full([x.shape[0]], t, { dtype: np.float32 }), cfg);
-    x = x.add(v.mul(dt));
-  }
+  const actions = eulerFromCache(p.policy, cache, noise, cfg);
   const genOut = cache.genOut.ref;
   disposeCache(cache);
-  return { actions: x, genOut };
+  return { actions, genOut };
 }
 
 /** Foresight head + Cosmos decoder: gen outputs [1, Lm, De] -> images [V, 3, R, R] in about [-1, 1]. */
