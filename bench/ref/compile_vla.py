@@ -20,6 +20,9 @@ from model import random_weights  # noqa: E402
 from model_policy import compute_loss, sample_actions  # noqa: E402
 from model_ref import DEC, ENC  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from engine import timed_train_steps  # noqa: E402
+
 
 def make_inputs(cfg, batch, gen):
     """A batch like test/compile/tiny-vla.ts: every camera present, random text with some padding."""
@@ -51,19 +54,8 @@ def train_step_ms(cfg, batch, steps):
         t.requires_grad_(True)
     opt = torch.optim.AdamW(trainable, lr=1e-4, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.01)
     inputs = make_inputs(cfg, batch, gen)
-    times, losses = [], []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
-        loss = compute_loss(W, cfg, inputs)["loss"]
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-        opt.step()
-        losses.append(loss.item())
-        if i > 0:
-            times.append((time.perf_counter() - t0) * 1e3)
-    return {"ms": statistics.median(times), "runs_ms": [round(t) for t in times], "loss": [losses[0], losses[-1]],
-            "trainable_params": sum(t.numel() for t in trainable)}
+    out = timed_train_steps(lambda: compute_loss(W, cfg, inputs)["loss"], trainable, opt, steps)
+    return {**out, "trainable_params": sum(t.numel() for t in trainable)}
 
 
 def sample_ms(cfg, steps):

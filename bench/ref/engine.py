@@ -62,13 +62,21 @@ def train_step_ms(cfg, steps):
     inv = 1.0 / (cfg["theta"] ** (torch.arange(0, hd, 2).float() / hd))
     freqs = torch.arange(l).float()[:, None] * inv[None, :]
     cos, sin = torch.cat((freqs, freqs), -1).cos(), torch.cat((freqs, freqs), -1).sin()
-    times, losses = [], []
-    for i in range(steps + 1):
-        t0 = time.perf_counter()
+    def loss_fn():
         h = x
         for blk in blocks:
             h = blk(h, mask, cos, sin, cfg["heads"], cfg["eps"])
-        loss = F.mse_loss(head(rms_norm(h, norm, cfg["eps"])), y)
+        return F.mse_loss(head(rms_norm(h, norm, cfg["eps"])), y)
+
+    return timed_train_steps(loss_fn, params, opt, steps)
+
+
+def timed_train_steps(loss_fn, params, opt, steps):
+    """steps + 1 clipped (1.0) optimizer steps of loss_fn(); the first is a warm-up. Median ms, runs, first/last loss."""
+    times, losses = [], []
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        loss = loss_fn()
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
