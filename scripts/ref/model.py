@@ -106,7 +106,8 @@ def attn_shapes(p, c):
     return out
 
 
-def cosmos_shapes(cfg):
+def cosmos_shapes(cfg, enc=ENC, dec=DEC):
+    ENC, DEC = enc, dec  # noqa: N806 (the 2B module is model.cosmos_tokenizer)
     c = cfg["cosmos_config"]
     C, mult, nres, z = c["channels"], c["channels_mult"], c["num_res_blocks"], c["latent_channels"]
     n_levels, n_down = cosmos_levels(c)
@@ -200,9 +201,12 @@ def random_weights(cfg, gen):
     return W
 
 
-def make_inputs(cfg, gen):
+def make_inputs(cfg, gen, per=None, markers=True):
+    """Two samples (the second with camera 1 missing and padded text); the prefix holds per camera its `per`
+    image-pad tokens, between vision_start and vision_end when `markers` (3B), alone otherwise (2B)."""
     B, V, H = 2, cfg["n_views"], cfg["vision_config"]["image_size"]
-    per = (H // cfg["vision_config"]["patch_size"] // cfg["vision_config"]["spatial_merge_size"]) ** 2
+    if per is None:
+        per = (H // cfg["vision_config"]["patch_size"] // cfg["vision_config"]["spatial_merge_size"]) ** 2
     images = torch.rand(B, V, 3, 3, H, H, generator=gen)
     images[1, 1] = 1.0  # a missing camera: all-ones images, mask 0 on its tokens
     image_masks = torch.tensor([[1, 1, 1], [1, 0, 1]], dtype=torch.float32)
@@ -211,8 +215,9 @@ def make_inputs(cfg, gen):
     for b in range(B):
         row, mrow = [], []
         for v in range(V):
-            row += [cfg["vision_start_token_id"]] + [cfg["image_token_id"]] * per + [cfg["vision_end_token_id"]]
-            mrow += [int(image_masks[b, v].item())] * (per + 2)
+            run = [cfg["image_token_id"]] * per
+            row += [cfg["vision_start_token_id"]] + run + [cfg["vision_end_token_id"]] if markers else run
+            mrow += [int(image_masks[b, v].item())] * (per + (2 if markers else 0))
         text = texts[b] + [cfg["pad_token_id"]] * (cfg["n_text_tokens"] - len(texts[b]))
         row += text
         mrow += [1] * len(texts[b]) + [0] * (cfg["n_text_tokens"] - len(texts[b]))
@@ -226,6 +231,21 @@ def make_inputs(cfg, gen):
     }
 
 
+def save_folder(out_dir, cfg, W, inputs, results, meta, cosmos="model.cosmos.", buffers=None):
+    """One fixture folder: model.safetensors (weights + the Cosmos Haar buffers + `buffers`), in, ref, config.json."""
+    os.makedirs(out_dir, exist_ok=True)
+    weights = dict(W)
+    for side, name in (("_enc_model.", "encoder.patcher"), ("_dec_model.", "decoder.unpatcher")):
+        weights[f"{cosmos}{side}{name}.wavelets"] = torch.tensor([1 / math.sqrt(2)] * 2)
+        weights[f"{cosmos}{side}{name}._arange"] = torch.arange(2, dtype=torch.int64)
+    weights.update(buffers or {})
+    save(os.path.join(out_dir, "model.safetensors"), weights, meta)
+    save(os.path.join(out_dir, "in.safetensors"), inputs, meta)
+    save(os.path.join(out_dir, "ref.safetensors"), {k: v.float().contiguous() for k, v in results.items()}, meta)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+
+
 def write_case(cfg, folder, with_sampling):
     gen = torch.Generator().manual_seed(1234)
     W = random_weights(cfg, gen)
@@ -235,23 +255,13 @@ def write_case(cfg, folder, with_sampling):
         out = compute_loss(W, cfg, inputs, trace)
         sampled = sample_actions(W, cfg, inputs, trace if with_sampling else None)
         decoded = cosmos_decode(W, cfg, out["gen_pred"][0, :1], trace) if with_sampling else None
-    out_dir = os.path.join(OUT, "..", folder)
-    os.makedirs(out_dir, exist_ok=True)
     meta = {"format_version": FORMAT_VERSION, "script": "scripts/ref/model.py"}
-    weights = dict(W)
-    for side, name in ((ENC, "encoder.patcher"), (DEC, "decoder.unpatcher")):
-        weights[f"{side}{name}.wavelets"] = torch.tensor([1 / math.sqrt(2)] * 2)
-        weights[f"{side}{name}._arange"] = torch.arange(2, dtype=torch.int64)
-    save(os.path.join(out_dir, "model.safetensors"), weights, meta)
-    save(os.path.join(out_dir, "in.safetensors"), inputs, meta)
     results = {k: out[k].reshape(-1) if out[k].ndim == 0 else out[k] for k in ("loss", "loss_action", "loss_gen", "v_t", "gen_pred")}
     results["actions_sampled"] = sampled
     if with_sampling:
         results["decode.image"] = decoded
         results.update(trace)
-    save(os.path.join(out_dir, "ref.safetensors"), {k: v.float().contiguous() for k, v in results.items()}, meta)
-    with open(os.path.join(out_dir, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2)
+    save_folder(os.path.join(OUT, "..", folder), cfg, W, inputs, results, meta)
     print(f"{folder}: loss {out['loss'].item():.6f} loss_action {out['loss_action'].item():.6f} loss_gen {out['loss_gen'].item():.6f}")
 
 

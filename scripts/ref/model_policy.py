@@ -29,11 +29,12 @@ def embed_prefix(W, cfg, images, token_ids, token_mask, trace=None):
     return embs, token_mask.bool(), torch.zeros_like(token_mask, dtype=torch.int64)
 
 
-def embed_middle(W, cfg, latents, image_masks, trace=None):
-    """Gen tokens from Cosmos latents [B, V, T, z, h, w]: 1x1 in-proj, k x k stride-k conv, view-major layout."""
+def embed_middle(W, cfg, latents, image_masks, trace=None, in_proj="model.cosmos_in_proj"):
+    """Gen tokens from Cosmos latents [B, V, T, z, h, w]: 1x1 in-proj, k x k stride-k conv, view-major layout.
+    `in_proj`: the 1x1 conv's name (3B cosmos_in_proj, 2B gen_in_proj)."""
     B, V, T = latents.shape[:3]
     x = latents.reshape(B * V * T, *latents.shape[3:])
-    x = F.conv2d(x, W["model.cosmos_in_proj.weight"], W["model.cosmos_in_proj.bias"])
+    x = F.conv2d(x, W[in_proj + ".weight"], W[in_proj + ".bias"])
     k = cfg["scale_factor"]
     x = F.conv2d(x, W["model.downsample_conv.weight"], W["model.downsample_conv.bias"], stride=k)
     _, D, h, w = x.shape
@@ -72,8 +73,9 @@ def embed_suffix(W, cfg, state, x_t, time, trace=None, tag="suffix"):
     return embs, torch.ones(B, n, dtype=torch.bool), ar
 
 
-def decode_gen(W, cfg, middle_out, shape):
-    """decode_cosmos: average the time slots, ConvTranspose k x k, per-pixel LayerNorm(eps 1e-5), Linear to z."""
+def decode_gen(W, cfg, middle_out, shape, head="model.cosmos_out"):
+    """decode_cosmos: average the time slots, ConvTranspose k x k, per-pixel LayerNorm(eps 1e-5), Linear to z.
+    `head`: the prefix of the LayerNorm / Linear names (3B model.cosmos_out_*, 2B model.gen_out_*)."""
     V, T, h, w = shape
     B, _, D = middle_out.shape
     x = middle_out.view(B, V, T, h, w, D).permute(0, 1, 2, 5, 3, 4).mean(2)  # [B, V, D, h, w]
@@ -82,8 +84,8 @@ def decode_gen(W, cfg, middle_out, shape):
     x = F.conv_transpose2d(x, W["model.upsample_conv.weight"], W["model.upsample_conv.bias"], stride=k)
     H2, W2 = x.shape[-2:]
     x = x.permute(0, 2, 3, 1).reshape(B * V, H2 * W2, D)
-    x = F.layer_norm(x, (D,), W["model.cosmos_out_layer_norm.weight"], W["model.cosmos_out_layer_norm.bias"], 1e-5)
-    x = F.linear(x, W["model.cosmos_out_proj.weight"], W["model.cosmos_out_proj.bias"])
+    x = F.layer_norm(x, (D,), W[head + "_layer_norm.weight"], W[head + "_layer_norm.bias"], 1e-5)
+    x = F.linear(x, W[head + "_proj.weight"], W[head + "_proj.bias"])
     return x.view(B, V, H2, W2, -1).permute(0, 1, 4, 2, 3)
 
 
@@ -94,45 +96,60 @@ def vision_grid(cfg, images):
 
 def compute_loss(W, cfg, batch, trace=None):
     """QwenA1.forward + the policy's loss reduction: loss_action (mean over all 32 dims), loss_gen, loss."""
-    images, img_masks = batch["images"], batch["image_masks"].bool()
+    images = batch["images"]
+
+    def prefix():
+        return embed_prefix(W, cfg, images, batch["token_ids"], batch["token_mask"], trace)
+
+    def rope(pad, n_prefix):
+        ids = torch.full(pad.shape, PSEUDO_TOKEN, dtype=torch.int64)
+        ids[:, :n_prefix] = batch["token_ids"]
+        pos = get_rope_index(ids, pad.long(), cfg, vision_grid(cfg, images))
+        tc = cfg["text_config"]
+        return pos, mrope_cos_sin(pos, tc["head_dim"], tc["rope_theta"], tc["mrope_section"])
+
+    return forward_loss(W, cfg, batch, prefix, rope, ("model.cosmos_in_proj", "model.cosmos_out"), trace)
+
+
+def forward_loss(W, cfg, batch, prefix, rope, gen_names, trace=None):
+    """The training forward shared by 3B and 2B: x_t and u_t, `prefix()` -> (embs, pad, ar), the gen tokens of
+    frames (t-15, t), the suffix, the pi0 mask, `rope(pad, prefix length)` -> (positions, (cos, sin)), the joint
+    layers, the foresight head and both losses. `gen_names`: the gen 1x1 in-proj and the output head prefix."""
+    img_masks = batch["image_masks"].bool()
     actions, noise, time = batch["actions"], batch["noise"], batch["time"]
     t = time[:, None, None]
     x_t = t * noise + (1 - t) * actions
     u_t = noise - actions
-    pre, pre_pad, pre_ar = embed_prefix(W, cfg, images, batch["token_ids"], batch["token_mask"], trace)
-    latents = cosmos_features(W, cfg, images, trace)  # [B, V, 3, z, h, w]
+    pre, pre_pad, pre_ar = prefix()
+    latents = cosmos_features(W, cfg, batch["images"], trace)  # [B, V, 3, z, h, w]
     rec(trace, "latents", latents)
-    mid, mid_pad, mid_ar, shape = embed_middle(W, cfg, latents[:, :, :2], img_masks, trace)
+    mid, mid_pad, mid_ar, shape = embed_middle(W, cfg, latents[:, :, :2], img_masks, trace, gen_names[0])
     suf, suf_pad, suf_ar = embed_suffix(W, cfg, batch["state"], x_t, time, trace)
     pad = torch.cat([pre_pad, mid_pad, suf_pad], 1)
     ar = torch.cat([pre_ar, mid_ar, suf_ar], 1)
     mask = additive(make_att_2d_masks(pad, ar))
-    ids = torch.full(pad.shape, PSEUDO_TOKEN, dtype=torch.int64)
-    ids[:, : pre.shape[1]] = batch["token_ids"]
-    pos = get_rope_index(ids, pad.long(), cfg, vision_grid(cfg, images))
+    pos, (cos, sin) = rope(pad, pre.shape[1])
     rec(trace, "train.positions", pos)
     rec(trace, "train.mask", mask)
-    tc = cfg["text_config"]
-    cos, sin = mrope_cos_sin(pos, tc["head_dim"], tc["rope_theta"], tc["mrope_section"])
     xs = [pre, mid, suf]
-    for layer in range(tc["num_hidden_layers"]):
+    for layer in range(cfg["text_config"]["num_hidden_layers"]):
         xs, _ = mot_layer(W, cfg, layer, ["und", "gen", "act"], xs, mask, cos, sin)
         for name, x in zip(["und", "gen", "act"], xs):
             rec(trace, f"train.layer{layer}.{name}", x)
     outs = [final_norm(W, cfg, n, x) for n, x in zip(["und", "gen", "act"], xs)]
-    gen_pred = decode_gen(W, cfg, outs[1], shape)
-    target = latents[:, :, 2]
-    loss_gen = F.mse_loss(gen_pred[img_masks], target[img_masks])
+    gen_pred = decode_gen(W, cfg, outs[1], shape, gen_names[1])
+    loss_gen = F.mse_loss(gen_pred[img_masks], latents[:, :, 2][img_masks])
     v_t = F.linear(outs[2][:, -cfg["chunk_size"]:], W["model.action_out_proj.weight"], W["model.action_out_proj.bias"])
     loss_action = F.mse_loss(u_t, v_t, reduction="none").mean()
     loss = loss_action + cfg["lambda_gen"] * loss_gen
     return {"loss": loss, "loss_action": loss_action, "loss_gen": loss_gen, "v_t": v_t, "gen_pred": gen_pred}
 
 
-def run_tower(W, cfg, name, x, mask, pos, past=None, trace=None, tag=None):
-    """One expert alone through every layer (HF use_cache path); `past` holds per-layer (K, V) to prepend."""
+def run_tower(W, cfg, name, x, mask, pos, past=None, trace=None, tag=None, cos_sin=None):
+    """One expert alone through every layer (HF use_cache path); `past` holds per-layer (K, V) to prepend.
+    RoPE tables from the M-RoPE positions `pos` [3, B, L], or given as `cos_sin` (the 2B 1-D rotary)."""
     tc = cfg["text_config"]
-    cos, sin = mrope_cos_sin(pos, tc["head_dim"], tc["rope_theta"], tc["mrope_section"])
+    cos, sin = cos_sin or mrope_cos_sin(pos, tc["head_dim"], tc["rope_theta"], tc["mrope_section"])
     kvs = []
     for layer in range(tc["num_hidden_layers"]):
         (x,), kv = mot_layer(W, cfg, layer, [name], [x], mask, cos, sin, None if past is None else past[layer])
@@ -160,8 +177,22 @@ def sample_actions(W, cfg, batch, trace=None):
     cache = [(torch.cat([a[0], b[0]], 2), torch.cat([a[1], b[1]], 2)) for a, b in zip(kv_pre, kv_mid)]
     max_mid = mid_pos.max(dim=-1, keepdim=True).values
     cur_pad = torch.cat([pre_pad, mid_pad], 1)
-    steps = cfg["num_inference_steps"]
-    dt = torch.tensor(-1.0 / steps, dtype=torch.float32)
+
+    def act(suf, mask, suf_pad, step):
+        pos = torch.arange(1, suf.shape[1] + 1).repeat(3, 1, 1) + max_mid
+        if step == 0:
+            rec(trace, "infer.suffix_positions", pos)
+        return run_tower(W, cfg, "act", suf, mask, pos, cache)[0]
+
+    return euler_steps(W, cfg, batch, cur_pad, act, trace)
+
+
+def euler_steps(W, cfg, batch, cur_pad, act, trace=None):
+    """The official Euler loop from x = noise at t = 1, dt = -1/steps, while t >= -dt/2: the suffix attends to
+    the cached keys (pad row `cur_pad`) and itself; `act(suffix, additive mask, suffix pad, step)` runs the act
+    expert (final-normed outputs). Returns the actions."""
+    B = cur_pad.shape[0]
+    dt = torch.tensor(-1.0 / cfg["num_inference_steps"], dtype=torch.float32)
     x_t = batch["noise"].clone()
     time = torch.tensor(1.0, dtype=torch.float32)
     step = 0
@@ -169,10 +200,7 @@ def sample_actions(W, cfg, batch, trace=None):
         suf, suf_pad, suf_ar = embed_suffix(W, cfg, batch["state"], x_t, time.expand(B), trace if step == 0 else None, "infer.suffix")
         Ls = suf.shape[1]
         s2d = torch.cat([cur_pad[:, None].expand(B, Ls, cur_pad.shape[1]), make_att_2d_masks(suf_pad, suf_ar)], dim=2)
-        pos = torch.arange(1, Ls + 1).repeat(3, 1, 1) + max_mid
-        if step == 0:
-            rec(trace, "infer.suffix_positions", pos)
-        out, _ = run_tower(W, cfg, "act", suf, additive(s2d), pos, cache)
+        out = act(suf, additive(s2d), suf_pad, step)
         v_t = F.linear(out[:, -cfg["chunk_size"]:], W["model.action_out_proj.weight"], W["model.action_out_proj.bias"])
         rec(trace, f"infer.v_t{step}", v_t)
         x_t = x_t + dt * v_t

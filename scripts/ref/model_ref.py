@@ -20,6 +20,21 @@ ENC = "model.cosmos._enc_model."
 DEC = "model.cosmos._dec_model."
 
 
+# The 2B (`interna1`) module paths: InternA1.internvl_with_expert holds und_expert (HF
+# InternVLForConditionalGeneration) and gen/act_expert (HF Qwen2ForCausalLM, layers under `.model.`); the Cosmos
+# tokenizer is InternA1.cosmos_tokenizer (official InternVLA_A1_2B/modeling_internvla_a1.py).
+I2 = "model.internvl_with_expert."
+TOWERS_2B = {"und": I2 + "und_expert.model.language_model.", "gen": I2 + "gen_expert.model.", "act": I2 + "act_expert.model."}
+
+
+def towers(cfg):
+    return TOWERS_2B if cfg["model_type"] == "interna1" else TOWERS
+
+
+def cosmos_prefix(cfg):
+    return "model.cosmos_tokenizer." if cfg["model_type"] == "interna1" else "model.cosmos."
+
+
 def rec(trace, name, t):
     if trace is not None:
         trace[name] = t.detach().clone().float().contiguous()
@@ -95,7 +110,7 @@ def mot_layer(W, cfg, layer, names, xs, mask, cos, sin, past=None):
     qs, ks, vs = [], [], []
     for name, x in zip(names, xs):
         tcfg = cfg["text_config"] if name == "und" else cfg["expert_config"]
-        q, k, v = qkv(W, f"{TOWERS[name]}layers.{layer}.", x, tcfg)
+        q, k, v = qkv(W, f"{towers(cfg)[name]}layers.{layer}.", x, tcfg)
         qs.append(q), ks.append(k), vs.append(v)
     q, k, v = torch.cat(qs, 2), torch.cat(ks, 2), torch.cat(vs, 2)
     q = q * cos[:, None] + rotate_half(q) * sin[:, None]
@@ -111,14 +126,14 @@ def mot_layer(W, cfg, layer, names, xs, mask, cos, sin, past=None):
     for name, x in zip(names, xs):
         tcfg = cfg["text_config"] if name == "und" else cfg["expert_config"]
         end = start + x.shape[1]
-        outs.append(post_attention(W, f"{TOWERS[name]}layers.{layer}.", x, att[:, start:end], tcfg))
+        outs.append(post_attention(W, f"{towers(cfg)[name]}layers.{layer}.", x, att[:, start:end], tcfg))
         start = end
     return outs, kv_new
 
 
 def final_norm(W, cfg, name, x):
     tcfg = cfg["text_config"] if name == "und" else cfg["expert_config"]
-    return rms_norm(x, W[TOWERS[name] + "norm.weight"], tcfg["rms_norm_eps"])
+    return rms_norm(x, W[towers(cfg)[name] + "norm.weight"], tcfg["rms_norm_eps"])
 
 
 # ---------------------------------------------------------------- masks and positions (host logic)
@@ -308,7 +323,8 @@ def cosmos_encode(W, cfg, x, trace=None, tag="cosmos"):
     for _ in range(int(math.log2(ccfg["patch_size"]))):
         x = haar_dwt(x)
     rec(trace, f"{tag}.patched", x)
-    e = ENC + "encoder."
+    enc = cosmos_prefix(cfg) + "_enc_model."
+    e = enc + "encoder."
     h = conv(x, e + "conv_in.", W, padding=1)
     for lvl in range(n_levels):
         for blk in range(ccfg["num_res_blocks"]):
@@ -321,7 +337,7 @@ def cosmos_encode(W, cfg, x, trace=None, tag="cosmos"):
     h = res_block(h, e + "mid.block_2.", W, g)
     rec(trace, f"{tag}.mid", h)
     h = conv(F.silu(group_norm(h, e + "norm_out.", W, g)), e + "conv_out.", W, padding=1)
-    return conv(h, ENC + "quant_conv.", W)
+    return conv(h, enc + "quant_conv.", W)
 
 
 def cosmos_decode(W, cfg, z, trace=None):
@@ -329,8 +345,9 @@ def cosmos_decode(W, cfg, z, trace=None):
     ccfg = cfg["cosmos_config"]
     g = ccfg["num_groups"]
     n_levels, n_up = cosmos_levels(ccfg)
-    d = DEC + "decoder."
-    h = conv(conv(z, DEC + "post_quant_conv.", W), d + "conv_in.", W, padding=1)
+    dec = cosmos_prefix(cfg) + "_dec_model."
+    d = dec + "decoder."
+    h = conv(conv(z, dec + "post_quant_conv.", W), d + "conv_in.", W, padding=1)
     h = res_block(h, d + "mid.block_1.", W, g)
     h = attn_block(h, d + "mid.attn_1.", W, g)
     h = res_block(h, d + "mid.block_2.", W, g)

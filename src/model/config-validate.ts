@@ -1,6 +1,6 @@
 // Validation of model configs (every rule names the field, the value and the rule) and config.json parsing.
 import { ConfigError } from "../tensor/errors.ts";
-import { PRESETS, type ModelConfig } from "./config.ts";
+import { PRESETS, internVision, qwenVision, type ModelConfig } from "./config.ts";
 
 type Json = Record<string, unknown>;
 
@@ -43,7 +43,8 @@ function validateTowers(cfg: ModelConfig, where: string): void {
 }
 
 function validateVision(cfg: ModelConfig, where: string): void {
-  const v = cfg.vision_config;
+  if (cfg.model_type === "interna1") return validateInternVision(cfg, where);
+  const v = qwenVision(cfg);
   for (const f of ["hidden_size", "intermediate_size", "depth", "num_heads", "patch_size", "temporal_patch_size", "spatial_merge_size", "image_size"] as const) {
     posInt(where, `vision_config.${f}`, v[f]);
   }
@@ -57,6 +58,37 @@ function validateVision(cfg: ModelConfig, where: string): void {
   if (side * side !== v.num_position_embeddings) fail(where, "vision_config.num_position_embeddings", v.num_position_embeddings, "must be a square number (a side x side table)");
   if (v.out_hidden_size !== cfg.text_config.hidden_size) {
     fail(where, "vision_config.out_hidden_size", v.out_hidden_size, `must equal text_config.hidden_size (${cfg.text_config.hidden_size})`);
+  }
+}
+
+/** InternViT (`interna1`): the HF InternVLVisionConfig fields this port implements, and the pixel-shuffle geometry. */
+function validateInternVision(cfg: ModelConfig, where: string): void {
+  const v = internVision(cfg);
+  for (const f of ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "patch_size", "image_size"] as const) {
+    posInt(where, `vision_config.${f}`, v[f]);
+  }
+  if (v.hidden_size % v.num_attention_heads !== 0) fail(where, "vision_config.num_attention_heads", v.num_attention_heads, `must divide hidden_size ${v.hidden_size}`);
+  if (!(v.layer_norm_eps > 0)) fail(where, "vision_config.layer_norm_eps", v.layer_norm_eps, "must be > 0");
+  for (const f of ["attention_bias", "use_qk_norm", "use_mean_pooling"] as const) {
+    if (typeof v[f] !== "boolean") fail(where, `vision_config.${f}`, v[f], "must be true or false");
+  }
+  if (v.use_qk_norm) fail(where, "vision_config.use_qk_norm", v.use_qk_norm, "only false (InternViT-300M) is implemented");
+  if (v.norm_type !== "layer_norm") fail(where, "vision_config.norm_type", v.norm_type, 'only "layer_norm" (InternViT-300M) is implemented');
+  for (const f of ["hidden_act", "projector_hidden_act"] as const) {
+    if (v[f] !== "gelu") fail(where, `vision_config.${f}`, v[f], 'only "gelu" (exact) is implemented');
+  }
+  const k = Math.round(1 / v.downsample_ratio);
+  if (!(v.downsample_ratio > 0) || Math.abs(k * v.downsample_ratio - 1) > 1e-9) {
+    fail(where, "vision_config.downsample_ratio", v.downsample_ratio, "must be 1 / n for an integer n (pixel shuffle)");
+  }
+  if (v.image_size % (v.patch_size * k) !== 0) {
+    fail(where, "vision_config.image_size", v.image_size, `must be a multiple of patch_size / downsample_ratio = ${v.patch_size * k}`);
+  }
+  for (const f of ["imagenet_mean", "imagenet_std"] as const) {
+    const a = v[f];
+    if (!Array.isArray(a) || a.length !== 3 || a.some((x) => typeof x !== "number" || (f === "imagenet_std" && !(x > 0)))) {
+      fail(where, `vision_config.${f}`, a, f === "imagenet_std" ? "must be 3 positive numbers (R, G, B)" : "must be 3 numbers (R, G, B)");
+    }
   }
 }
 

@@ -47,6 +47,38 @@ export interface VisionConfig {
   readonly image_size: number;
 }
 
+/**
+ * InternViT (HF `InternVLVisionConfig`, snake_case) plus the InternVL3 projector fields of `InternVLConfig`
+ * (`downsample_ratio`, `projector_hidden_act`) and the policy's ImageNet statistics: the 2B (`interna1`) vision tower.
+ */
+export interface InternVisionConfig {
+  readonly hidden_size: number;
+  readonly intermediate_size: number;
+  readonly num_hidden_layers: number;
+  readonly num_attention_heads: number;
+  readonly patch_size: number;
+  /** The native input size (square); the learned position table has (image_size / patch_size)^2 + 1 rows. */
+  readonly image_size: number;
+  readonly layer_norm_eps: number;
+  /** q/k/v biases. HF's default is false, and the official 2B code leaves it so (see docs/model.md). */
+  readonly attention_bias: boolean;
+  /** Per-projection RMSNorm on q and k (InternViT-6B); only false (InternViT-300M) is implemented. */
+  readonly use_qk_norm: boolean;
+  /** "layer_norm" (300M); "rms_norm" is not implemented. */
+  readonly norm_type: "layer_norm";
+  /** "gelu" (exact erf GELU, HF ACT2FN) is the only one implemented. */
+  readonly hidden_act: "gelu";
+  /** Initial value of the layer-scale vectors lambda_1 / lambda_2 (used by `initModel` only). */
+  readonly layer_scale_init_value: number;
+  /** true (InternVL3): no final LayerNorm after the encoder; false adds `vision_tower.layernorm`. */
+  readonly use_mean_pooling: boolean;
+  /** Pixel-shuffle ratio: 0.5 turns a 32x32 patch grid into 16x16 tokens of 4x the width. */
+  readonly downsample_ratio: number;
+  readonly projector_hidden_act: "gelu";
+  readonly imagenet_mean: readonly [number, number, number];
+  readonly imagenet_std: readonly [number, number, number];
+}
+
 /** Cosmos continuous image tokenizer (CI), NVIDIA's rules; 3B = CI8x8 at channels 128. */
 export interface CosmosConfig {
   readonly channels: number;
@@ -100,8 +132,21 @@ export interface ModelConfig {
   readonly pad_token_id: number;
   readonly text_config: TextConfig;
   readonly expert_config: TowerConfig;
-  readonly vision_config: VisionConfig;
+  /** Qwen3-VL ViT at `qwena1`; InternViT-300M + projector at `interna1` (`qwenVision` / `internVision` narrow it). */
+  readonly vision_config: VisionConfig | InternVisionConfig;
   readonly cosmos_config: CosmosConfig;
+}
+
+/** The Qwen3-VL vision config of a `qwena1` model (throws for another type). */
+export function qwenVision(cfg: ModelConfig): VisionConfig {
+  if (cfg.model_type !== "qwena1") throw new ConfigError(`internal: qwenVision called on a ${cfg.model_type} config`);
+  return cfg.vision_config as VisionConfig;
+}
+
+/** The InternViT config of an `interna1` model (throws for another type). */
+export function internVision(cfg: ModelConfig): InternVisionConfig {
+  if (cfg.model_type !== "interna1") throw new ConfigError(`internal: internVision called on a ${cfg.model_type} config`);
+  return cfg.vision_config as InternVisionConfig;
 }
 
 const QWEN3_EXPERT: TowerConfig = {
@@ -135,10 +180,19 @@ const A1_3B: ModelConfig = {
   },
 };
 
+/** InternViT-300M of InternVL3-1B (HF InternVLVisionConfig defaults, which the official 2B code keeps). */
+const INTERNVIT_300M: InternVisionConfig = {
+  hidden_size: 1024, intermediate_size: 4096, num_hidden_layers: 24, num_attention_heads: 16, patch_size: 14, image_size: 448,
+  layer_norm_eps: 1e-6, attention_bias: false, use_qk_norm: false, norm_type: "layer_norm", hidden_act: "gelu",
+  layer_scale_init_value: 0.1, use_mean_pooling: true, downsample_ratio: 0.5, projector_hidden_act: "gelu",
+  imagenet_mean: [0.485, 0.456, 0.406], imagenet_std: [0.229, 0.224, 0.225],
+};
+
 /**
- * The 2B variant (`interna1`): InternVL3-1B understanding (Qwen2 text tower: 1-D positions, sqrt(896)
- * embedding scale, qkv bias, no q/k norm, rope_theta 1e4 from the Qwen2Config default) and Qwen2-style experts.
- * Its InternViT-300M vision tower is NOT implemented (the vision_config below only sizes the token layout).
+ * The 2B variant (`interna1`, official `InternA1`): InternVL3-1B understanding (InternViT-300M, 448 px, pixel
+ * shuffle to 256 tokens per camera, no vision_start / vision_end tokens; Qwen2 text tower: 1-D positions
+ * cumsum(pad) - 1, sqrt(896) text-embedding scale, qkv bias, no q/k norm, rope_theta 1e4 from the Qwen2Config
+ * default) and Qwen2 experts. mrope_section is irrelevant here: all three position rows are equal.
  */
 const A1_2B: ModelConfig = {
   ...A1_3B,
@@ -153,7 +207,7 @@ const A1_2B: ModelConfig = {
     hidden_size: 896, intermediate_size: 4864, num_hidden_layers: 24, num_attention_heads: 14, num_key_value_heads: 2,
     head_dim: 64, rms_norm_eps: 1e-6, attention_bias: true, use_qk_norm: false,
   },
-  vision_config: { ...A1_3B.vision_config, patch_size: 14, image_size: 448, spatial_merge_size: 2, out_hidden_size: 896 },
+  vision_config: INTERNVIT_300M,
 };
 
 /**
@@ -206,17 +260,27 @@ export function presetConfig(name: string): ModelConfig {
   return structuredClone(cfg);
 }
 
-/** Token counts of the three segments, derived from the config (architecture.md §1.4). */
+/**
+ * Token counts of the three segments, derived from the config (architecture.md §1.4). `markers` is 1 when each
+ * camera's image tokens sit between vision_start and vision_end (3B) and 0 when they stand alone (2B `embed_und`).
+ */
 export function tokenLayout(cfg: ModelConfig) {
-  const v = cfg.vision_config;
-  const grid = v.image_size / v.patch_size;
-  const imageTokens = (grid / v.spatial_merge_size) ** 2;
+  const { grid, imageTokens } = imageGrid(cfg);
+  const markers = cfg.model_type === "qwena1" ? 1 : 0;
   const c = cfg.cosmos_config;
   const latent = c.resolution / c.spatial_compression;
   const genGrid = latent / cfg.scale_factor;
-  const prefix = cfg.n_views * (imageTokens + 2) + cfg.n_text_tokens;
+  const prefix = cfg.n_views * (imageTokens + 2 * markers) + cfg.n_text_tokens;
   const middle = cfg.use_gen_expert ? cfg.n_views * 2 * genGrid * genGrid : 0;
-  return { grid, imageTokens, latent, genGrid, prefix, middle, suffix: 1 + cfg.chunk_size, total: prefix + middle + 1 + cfg.chunk_size };
+  return { grid, imageTokens, markers, latent, genGrid, prefix, middle, suffix: 1 + cfg.chunk_size, total: prefix + middle + 1 + cfg.chunk_size };
+}
+
+/** The ViT patch grid side and the tokens per camera after the 2x2 merger (3B) or the pixel shuffle (2B). */
+function imageGrid(cfg: ModelConfig): { grid: number; imageTokens: number } {
+  const v = cfg.vision_config;
+  const grid = v.image_size / v.patch_size;
+  const merge = cfg.model_type === "qwena1" ? qwenVision(cfg).spatial_merge_size : Math.round(1 / internVision(cfg).downsample_ratio);
+  return { grid, imageTokens: (grid / merge) ** 2 };
 }
 
 export { validateConfig, parseConfig } from "./config-validate.ts";

@@ -5,13 +5,15 @@ import { conv2d, convTranspose2d, embedding, layerNorm, linear, silu } from "../
 import { tokenLayout, type ModelConfig } from "./config.ts";
 import { timeEmbedding } from "./flow.ts";
 import { imageTokenOffsets } from "./layout.ts";
-import { type PolicyParams } from "./types.ts";
+import { internVisionTower } from "./internvit.ts";
+import { type InternVisionParams, type PolicyParams, type VisionParams } from "./types.ts";
 import { visionTower } from "./vision.ts";
 
 /**
- * Prefix embeddings [B, Lp, D]: token embeddings with each camera's image-pad run replaced by the ViT features
- * of frame t (index 1), as the official `embed_prefix` (no sqrt(d) scaling at 3B; x sqrt(D) at 2B). The layout
- * is static (layout.ts `checkTokenLayout` validates ids on the host), so the replacement is a concatenation.
+ * Prefix embeddings [B, Lp, D]: token embeddings with each camera's image-pad run replaced by the vision features
+ * of frame t (index 1), as the official `embed_prefix` (3B: Qwen3-VL ViT, no scaling) / `embed_und` (2B:
+ * InternViT, text x sqrt(D), images unscaled, no vision_start / vision_end around them). The layout is static
+ * (layout.ts `checkTokenLayout` validates ids on the host), so the replacement is a concatenation.
  * Borrows `p`, consumes `images` [B, V, 3, 3, H, W] and `tokenIds` int32 [B, Lp].
  */
 export function embedPrefix(p: PolicyParams, images: Tensor, tokenIds: Tensor, cfg: ModelConfig): Tensor {
@@ -19,19 +21,21 @@ export function embedPrefix(p: PolicyParams, images: Tensor, tokenIds: Tensor, c
   const { imageTokens, prefix } = tokenLayout(cfg);
   assertShape(tokenIds.shape, [B, prefix], "embedPrefix: token_ids");
   const frames = images.slice([], [], 1).reshape([B * V, 3, H, W]);
-  const feats = visionTower(p.vision, frames, cfg); // [B*V, n, D]
+  const feats =
+    cfg.model_type === "interna1" ? internVisionTower(p.vision as InternVisionParams, frames, cfg) : visionTower(p.vision as VisionParams, frames, cfg); // [B*V, n, D]
   const d = feats.shape[2];
   let emb = embedding(p.embed_tokens, tokenIds); // [B, Lp, D]
   if (cfg.text_config.embed_scale) emb = emb.mul(Math.sqrt(d));
   const pieces: Tensor[] = [];
   const offsets = imageTokenOffsets(cfg);
   const perView = feats.reshape([B, V, imageTokens, d]);
+  let at = 0; // the next prefix position not yet taken
   offsets.forEach((off, v) => {
-    pieces.push(emb.ref.slice([], [off - 1, off], []));
+    if (off > at) pieces.push(emb.ref.slice([], [at, off], []));
     pieces.push(perView.ref.slice([], v, [], []));
-    pieces.push(emb.ref.slice([], [off + imageTokens, off + imageTokens + 1], []));
+    at = off + imageTokens;
   });
-  pieces.push(emb.slice([], [offsets[V - 1] + imageTokens + 1, prefix], []));
+  pieces.push(emb.slice([], [at, prefix], []));
   perView.dispose();
   return np.concatenate(pieces, 1);
 }

@@ -1,5 +1,6 @@
 // The InternVLA-A1 model: configs, parameters in official names, the policy entry points, tokenizers.
-export { PRESETS, parseConfig, presetConfig, tokenLayout, validateConfig, type CosmosConfig, type ModelConfig, type TextConfig, type TowerConfig, type VisionConfig } from "./config.ts";
+export { PRESETS, internVision, parseConfig, presetConfig, qwenVision, tokenLayout, validateConfig, type CosmosConfig, type InternVisionConfig, type ModelConfig, type TextConfig, type TowerConfig, type VisionConfig } from "./config.ts";
+export { internVisionTower } from "./internvit.ts";
 export { countParams, initModel, paramTable, type ParamEntry } from "./params.ts";
 export { checkCheckpoint, loadCheckpoint, loadWeights, saveWeights, streamWeights, type CheckpointReport } from "./weights.ts";
 export { MASK_VALUE, att2dMask, checkTokenLayout, inferLayout, ropeIndexRow, trainPositionsAndMask, type HostMasks } from "./layout.ts";

@@ -1,16 +1,32 @@
 // Host-side token layout, M-RoPE positions (HF get_rope_index) and pi0 block masks, computed from ids and masks.
 import { ShapeError } from "../tensor/errors.ts";
-import { tokenLayout, type ModelConfig } from "./config.ts";
+import { qwenVision, tokenLayout, type ModelConfig } from "./config.ts";
 
 /** The official finite mask value (OPENPI_ATTENTION_MASK_VALUE); fully masked rows get a uniform softmax. */
 export const MASK_VALUE = -2.3819763e38;
 /** Filler id of gen/act tokens in the training position pass (official `get_position_ids`). */
 export const PSEUDO_TOKEN_ID = 777;
 
-/** Where each camera's image-pad run starts in the prefix: [vision_start, n x image_pad, vision_end] per camera. */
+/**
+ * Where each camera's image-pad run starts in the prefix: [vision_start, n x image_pad, vision_end] per camera at
+ * 3B, the bare run [n x image_pad] at 2B.
+ */
 export function imageTokenOffsets(cfg: ModelConfig): number[] {
-  const { imageTokens } = tokenLayout(cfg);
-  return Array.from({ length: cfg.n_views }, (_, v) => v * (imageTokens + 2) + 1);
+  const { imageTokens, markers } = tokenLayout(cfg);
+  return Array.from({ length: cfg.n_views }, (_, v) => v * (imageTokens + 2 * markers) + markers);
+}
+
+/**
+ * The 2B positions (official InternA1.forward): position_ids = cumsum(pad) - 1 over the joint sequence, the same
+ * value on all three rows, so the shared M-RoPE tables reduce to Qwen2's 1-D RoPE whatever mrope_section says.
+ * Masked tokens repeat the previous valid position. The official sampler's offsets (sum of the earlier
+ * segments' pads + cumsum(own pad) - 1) give exactly these values, missing cameras included.
+ */
+export function cumsumRows(pad: ArrayLike<number>): [Int32Array, Int32Array, Int32Array] {
+  const row = new Int32Array(pad.length);
+  let s = 0;
+  for (let i = 0; i < pad.length; i++) row[i] = (s += pad[i] ? 1 : 0) - 1;
+  return [row, row.slice(), row.slice()];
 }
 
 /**
@@ -25,7 +41,7 @@ export function ropeIndexRow(ids: ArrayLike<number>, mask: ArrayLike<number>, cf
   for (let i = 0; i < L; i++) if (mask[i] !== 0) keep.push(i);
   const toks = keep.map((i) => ids[i]);
   const { grid } = tokenLayout(cfg);
-  const g = grid / cfg.vision_config.spatial_merge_size;
+  const g = grid / qwenVision(cfg).spatial_merge_size;
   let nImages = 0;
   for (let i = 0; i + 1 < toks.length; i++) if (toks[i] === cfg.vision_start_token_id && toks[i + 1] === cfg.image_token_id) nImages++;
   const out: [number[], number[], number[]] = [[], [], []];
@@ -118,10 +134,14 @@ function jointPad(h: HostMasks, b: number, cfg: ModelConfig): Uint8Array {
   return pad;
 }
 
-/** Pad flags and the three position rows of sample b over the pseudo sequence [prefix ids | 777...] (training rule). */
+/**
+ * Pad flags and the three position rows of sample b (training rule): 3B get_rope_index over the pseudo sequence
+ * [prefix ids | 777...], 2B cumsum(pad) - 1.
+ */
 function jointRows(h: HostMasks, b: number, cfg: ModelConfig): { pad: Uint8Array; rows: [Int32Array, Int32Array, Int32Array] } {
   const { prefix, total } = tokenLayout(cfg);
   const pad = jointPad(h, b, cfg);
+  if (cfg.model_type === "interna1") return { pad, rows: cumsumRows(pad) };
   const ids = new Int32Array(total).fill(PSEUDO_TOKEN_ID);
   for (let i = 0; i < prefix; i++) ids[i] = h.tokenIds[b * prefix + i];
   return { pad, rows: ropeIndexRow(ids, pad, cfg) };
@@ -205,7 +225,9 @@ export function inferLayout(h: HostMasks, cfg: ModelConfig): InferLayout {
   for (let b = 0; b < B; b++) {
     const ids = slice(h.tokenIds, b * lp, lp);
     const pPad = slice(h.tokenMask, b * lp, lp).map((x) => (x ? 1 : 0));
-    const rows = cfg.inference_positions === "official" ? officialRows(ids, pPad, cfg) : jointRows(h, b, cfg).rows;
+    // At 2B the official sampler's positions are the training ones (see cumsumRows).
+    const official = cfg.inference_positions === "official" && cfg.model_type === "qwena1";
+    const rows = official ? officialRows(ids, pPad, cfg) : jointRows(h, b, cfg).rows;
     for (let r = 0; r < 3; r++) {
       const at = r * B + b;
       out.prefixPositions.set(rows[r].subarray(0, lp), at * lp);
@@ -223,19 +245,23 @@ export function inferLayout(h: HostMasks, cfg: ModelConfig): InferLayout {
 
 /**
  * Checks the prefix ids follow the static layout the model relies on (per camera: vision_start, the image-pad
- * run, vision_end; then text), so the image-pad replacement by position equals the official replacement by id.
+ * run, vision_end at 3B; the bare image-pad run at 2B; then text), so the image-pad replacement by position
+ * equals the official replacement by id (3B) / concatenation (2B).
  */
 export function checkTokenLayout(h: HostMasks, cfg: ModelConfig): void {
   checkHost(h, cfg, "checkTokenLayout");
-  const { prefix, imageTokens } = tokenLayout(cfg);
+  const { prefix, imageTokens, markers } = tokenLayout(cfg);
+  const expected = markers
+    ? `vision_start ${cfg.vision_start_token_id}, ${imageTokens} x image_pad ${cfg.image_token_id}, vision_end ${cfg.vision_end_token_id}`
+    : `${imageTokens} x image_pad ${cfg.image_token_id}`;
   for (let b = 0; b < h.batch; b++) {
     const ids = slice(h.tokenIds, b * prefix, prefix);
     imageTokenOffsets(cfg).forEach((off, v) => {
       const run = ids.slice(off, off + imageTokens);
-      const ok = ids[off - 1] === cfg.vision_start_token_id && ids[off + imageTokens] === cfg.vision_end_token_id && run.every((t) => t === cfg.image_token_id);
-      if (!ok) {
+      const framed = !markers || (ids[off - 1] === cfg.vision_start_token_id && ids[off + imageTokens] === cfg.vision_end_token_id);
+      if (!framed || !run.every((t) => t === cfg.image_token_id)) {
         throw new ShapeError(
-          `token_ids: sample ${b}, camera ${v}: expected vision_start ${cfg.vision_start_token_id}, ${imageTokens} x image_pad ${cfg.image_token_id}, vision_end ${cfg.vision_end_token_id} at positions ${off - 1}..${off + imageTokens}, got [${ids.slice(off - 1, off + imageTokens + 1).join(", ")}]`,
+          `token_ids: sample ${b}, camera ${v}: expected ${expected} at positions ${off - markers}..${off + imageTokens - 1 + markers}, got [${ids.slice(off - markers, off + imageTokens + markers).join(", ")}]`,
           "build the prefix with tokenizer.ts `buildPrefix` (per camera the image block, then the padded task text)",
         );
       }

@@ -1,10 +1,13 @@
 // The one explicit table between our parameter tree and the official checkpoint names, and initialisation from it.
 import { np, random, splitKey, type Key, type Tensor } from "../tensor/index.ts";
-import { type ModelConfig, type TowerConfig } from "./config.ts";
+import { internVision, qwenVision, type ModelConfig, type TowerConfig } from "./config.ts";
 import { type ModelParams } from "./types.ts";
 
-/** How a fresh parameter is drawn (HF init: normal std 0.02; norm scales 1; biases 0; Cosmos convs ~ 1/sqrt(fan_in)). */
-export type InitRule = "normal" | "ones" | "zeros" | "fanIn";
+/**
+ * How a fresh parameter is drawn (HF init: normal std 0.02; norm scales 1; biases 0; Cosmos convs ~ 1/sqrt(fan_in);
+ * "constant": every element `value`, the InternViT layer scales).
+ */
+export type InitRule = "normal" | "ones" | "zeros" | "fanIn" | "constant";
 
 /** One tensor: official name, where it lives in ModelParams, its shape and its init rule. */
 export interface ParamEntry {
@@ -12,25 +15,74 @@ export interface ParamEntry {
   readonly path: readonly (string | number)[];
   readonly shape: readonly number[];
   readonly init: InitRule;
+  /** The fill value of a "constant" entry. */
+  readonly value?: number;
+  /** Another name the tensor may be stored under (the tied embedding's second copy), accepted when present. */
+  readonly alias?: string;
 }
 
 const Q = "model.qwen3_vl_with_expert.";
-const VIS = `${Q}und_expert.model.visual.`;
-/** The official prefix of each text tower. */
+/** The official prefix of each 3B text tower. */
 export const TOWER_PREFIX = { und: `${Q}und_expert.model.language_model.`, gen: `${Q}gen_expert.`, act: `${Q}act_expert.` } as const;
-/** The tied embedding's stored name (save_model keeps the alphabetically first of the tied pair). */
+/** The 3B tied embedding's stored name (save_model keeps the alphabetically first of the tied pair). */
 export const EMBED_NAME = `${Q}und_expert.lm_head.weight`;
 /** Its alias, absent from official files and accepted when present. */
 export const EMBED_ALIAS = `${TOWER_PREFIX.und}embed_tokens.weight`;
-const ENC = "model.cosmos._enc_model.";
-const DEC = "model.cosmos._dec_model.";
+
+/** The official module paths of one model type. */
+export interface CheckpointNames {
+  readonly vision: string;
+  readonly und: string;
+  readonly gen: string;
+  readonly act: string;
+  readonly embed: string;
+  readonly embedAlias?: string;
+  /** The untied lm_head (2B), kept in the tree and never run. */
+  readonly lmHead?: string;
+  /** The Cosmos tokenizer module (`…._enc_model.*`, `…._dec_model.*`). */
+  readonly cosmos: string;
+  /** Names of the gen adapters and head: 3B `cosmos_*`, 2B `gen_*`. */
+  readonly genIn: string;
+  readonly genOut: string;
+  readonly genOutNorm: string;
+}
+
+const A1_3B_NAMES: CheckpointNames = {
+  vision: `${Q}und_expert.model.visual.`, ...TOWER_PREFIX, embed: EMBED_NAME, embedAlias: EMBED_ALIAS, cosmos: "model.cosmos.",
+  genIn: "model.cosmos_in_proj", genOut: "model.cosmos_out_proj", genOutNorm: "model.cosmos_out_layer_norm",
+};
+
+/**
+ * The 2B names, from the official InternVLA_A1_2B/modeling_internvla_a1.py (InternA1Policy.model = InternA1;
+ * InternA1.internvl_with_expert = InternVL3WithExpertModel holding und_expert = HF
+ * InternVLForConditionalGeneration and gen/act_expert = HF Qwen2ForCausalLM; InternA1.gen_in_proj, gen_out_proj,
+ * gen_out_layer_norm, cosmos_tokenizer) and HF InternVL / Qwen2 module names beneath. No 2B checkpoint exists to
+ * check them against (the weights are unreleased).
+ */
+function interna1Names(cfg: ModelConfig): CheckpointNames {
+  const I = "model.internvl_with_expert.";
+  const und = `${I}und_expert.model.language_model.`;
+  const lmHead = `${I}und_expert.lm_head.weight`;
+  const tied = cfg.text_config.tie_word_embeddings;
+  return {
+    vision: `${I}und_expert.model.`, und, gen: `${I}gen_expert.model.`, act: `${I}act_expert.model.`,
+    embed: tied ? lmHead : `${und}embed_tokens.weight`, embedAlias: tied ? `${und}embed_tokens.weight` : undefined,
+    lmHead: tied ? undefined : lmHead, cosmos: "model.cosmos_tokenizer.",
+    genIn: "model.gen_in_proj", genOut: "model.gen_out_proj", genOutNorm: "model.gen_out_layer_norm",
+  };
+}
+
+/** The official names of `cfg`'s model type. */
+export function checkpointNames(cfg: ModelConfig): CheckpointNames {
+  return cfg.model_type === "interna1" ? interna1Names(cfg) : A1_3B_NAMES;
+}
 
 type Path = (string | number)[];
 
 class Table {
   readonly entries: ParamEntry[] = [];
-  add(name: string, path: Path, shape: number[], init: InitRule): void {
-    this.entries.push({ name, path, shape, init });
+  add(name: string, path: Path, shape: number[], init: InitRule, extra: { value?: number; alias?: string } = {}): void {
+    this.entries.push({ name, path, shape, init, ...extra });
   }
   linear(name: string, path: Path, out: number, inp: number, bias: boolean, init: InitRule = "normal"): void {
     this.add(`${name}.weight`, [...path, "weight"], [out, inp], init);
@@ -71,22 +123,22 @@ function towerEntries(t: Table, prefix: string, root: Path, c: TowerConfig): voi
 }
 
 function mergerEntries(t: Table, name: string, path: Path, cfg: ModelConfig, postShuffle: boolean): void {
-  const v = cfg.vision_config;
+  const v = qwenVision(cfg);
   const wide = v.hidden_size * v.spatial_merge_size ** 2;
   t.norm(`${name}.norm`, [...path, "norm"], postShuffle ? wide : v.hidden_size);
   t.linear(`${name}.linear_fc1`, [...path, "linear_fc1"], wide, wide, true);
   t.linear(`${name}.linear_fc2`, [...path, "linear_fc2"], v.out_hidden_size, wide, true);
 }
 
-function visionEntries(t: Table, cfg: ModelConfig): void {
-  const v = cfg.vision_config;
+function visionEntries(t: Table, cfg: ModelConfig, vis: string): void {
+  const v = qwenVision(cfg);
   const root: Path = ["policy", "vision"];
   const Dv = v.hidden_size;
-  t.add(`${VIS}patch_embed.proj.weight`, [...root, "patch_embed", "proj", "weight"], [Dv, 3, v.temporal_patch_size, v.patch_size, v.patch_size], "normal");
-  t.add(`${VIS}patch_embed.proj.bias`, [...root, "patch_embed", "proj", "bias"], [Dv], "zeros");
-  t.add(`${VIS}pos_embed.weight`, [...root, "pos_embed"], [v.num_position_embeddings, Dv], "normal");
+  t.add(`${vis}patch_embed.proj.weight`, [...root, "patch_embed", "proj", "weight"], [Dv, 3, v.temporal_patch_size, v.patch_size, v.patch_size], "normal");
+  t.add(`${vis}patch_embed.proj.bias`, [...root, "patch_embed", "proj", "bias"], [Dv], "zeros");
+  t.add(`${vis}pos_embed.weight`, [...root, "pos_embed"], [v.num_position_embeddings, Dv], "normal");
   for (let i = 0; i < v.depth; i++) {
-    const p = `${VIS}blocks.${i}.`;
+    const p = `${vis}blocks.${i}.`;
     const r: Path = [...root, "blocks", i];
     t.norm(`${p}norm1`, [...r, "norm1"], Dv);
     t.norm(`${p}norm2`, [...r, "norm2"], Dv);
@@ -95,8 +147,39 @@ function visionEntries(t: Table, cfg: ModelConfig): void {
     t.linear(`${p}mlp.linear_fc1`, [...r, "mlp", "linear_fc1"], v.intermediate_size, Dv, true);
     t.linear(`${p}mlp.linear_fc2`, [...r, "mlp", "linear_fc2"], Dv, v.intermediate_size, true);
   }
-  mergerEntries(t, `${VIS}merger`, [...root, "merger"], cfg, false);
-  v.deepstack_visual_indexes.forEach((_, j) => mergerEntries(t, `${VIS}deepstack_merger_list.${j}`, [...root, "deepstack_merger_list", j], cfg, true));
+  mergerEntries(t, `${vis}merger`, [...root, "merger"], cfg, false);
+  v.deepstack_visual_indexes.forEach((_, j) => mergerEntries(t, `${vis}deepstack_merger_list.${j}`, [...root, "deepstack_merger_list", j], cfg, true));
+}
+
+/** InternViT (`vision_tower.*`) and the InternVL3 projector (`multi_modal_projector.*`), HF InternVL names and init. */
+function internVisionEntries(t: Table, cfg: ModelConfig, prefix: string): void {
+  const v = internVision(cfg);
+  const D = v.hidden_size;
+  const P = v.patch_size;
+  const root: Path = ["policy", "vision"];
+  const e = `${prefix}vision_tower.embeddings.`;
+  const er: Path = [...root, "embeddings"];
+  t.add(`${e}cls_token`, [...er, "cls_token"], [1, 1, D], "zeros");
+  t.conv(`${e}patch_embeddings.projection`, [...er, "patch_embeddings", "projection"], [D, 3, P, P], "normal");
+  t.add(`${e}position_embeddings`, [...er, "position_embeddings"], [1, 1 + (v.image_size / P) ** 2, D], "zeros");
+  for (let i = 0; i < v.num_hidden_layers; i++) {
+    const p = `${prefix}vision_tower.encoder.layer.${i}.`;
+    const r: Path = [...root, "encoder", "layer", i];
+    for (const q of ["q_proj", "k_proj", "v_proj"]) t.linear(`${p}attention.${q}`, [...r, "attention", q], D, D, v.attention_bias);
+    t.linear(`${p}attention.projection_layer`, [...r, "attention", "projection_layer"], D, D, true);
+    for (const l of ["lambda_1", "lambda_2"]) t.add(`${p}${l}`, [...r, l], [D], "constant", { value: v.layer_scale_init_value });
+    t.norm(`${p}layernorm_before`, [...r, "layernorm_before"], D);
+    t.norm(`${p}layernorm_after`, [...r, "layernorm_after"], D);
+    t.linear(`${p}mlp.fc1`, [...r, "mlp", "fc1"], v.intermediate_size, D, true);
+    t.linear(`${p}mlp.fc2`, [...r, "mlp", "fc2"], D, v.intermediate_size, true);
+  }
+  if (!v.use_mean_pooling) t.norm(`${prefix}vision_tower.layernorm`, [...root, "layernorm"], D);
+  const wide = D * Math.round(1 / v.downsample_ratio) ** 2;
+  const m = `${prefix}multi_modal_projector.`;
+  const mr: Path = [...root, "multi_modal_projector"];
+  t.norm(`${m}layer_norm`, [...mr, "layer_norm"], wide);
+  t.linear(`${m}linear_1`, [...mr, "linear_1"], cfg.text_config.hidden_size, wide, true);
+  t.linear(`${m}linear_2`, [...mr, "linear_2"], cfg.text_config.hidden_size, cfg.text_config.hidden_size, true);
 }
 
 function resEntries(t: Table, name: string, path: Path, cin: number, cout: number): void {
@@ -120,7 +203,9 @@ export function cosmosLevels(cfg: ModelConfig): { levels: number; resamples: num
   return { levels: c.channels_mult.length, resamples: Math.log2(c.spatial_compression) - Math.log2(c.patch_size) };
 }
 
-function cosmosEntries(t: Table, cfg: ModelConfig): void {
+function cosmosEntries(t: Table, cfg: ModelConfig, cosmos: string): void {
+  const ENC = `${cosmos}_enc_model.`;
+  const DEC = `${cosmos}_dec_model.`;
   const c = cfg.cosmos_config;
   const { levels, resamples } = cosmosLevels(cfg);
   const ch = (m: number) => c.channels * m;
@@ -157,16 +242,16 @@ function cosmosEntries(t: Table, cfg: ModelConfig): void {
   t.conv(`${DEC}decoder.conv_out`, [...d, "conv_out"], [patchCh, cin, 3, 3]);
 }
 
-function headEntries(t: Table, cfg: ModelConfig): void {
+function headEntries(t: Table, cfg: ModelConfig, n: CheckpointNames): void {
   const De = cfg.expert_config.hidden_size;
   const z = cfg.cosmos_config.latent_channels;
   const k = cfg.scale_factor;
   const p: Path = ["policy"];
-  t.conv("model.cosmos_in_proj", [...p, "cosmos_in_proj"], [De, z, 1, 1], "normal");
+  t.conv(n.genIn, [...p, "cosmos_in_proj"], [De, z, 1, 1], "normal");
   t.conv("model.downsample_conv", [...p, "downsample_conv"], [De, De, k, k], "normal");
   t.conv("model.upsample_conv", [...p, "upsample_conv"], [De, De, k, k], "normal", 1);
-  t.linear("model.cosmos_out_proj", [...p, "cosmos_out_proj"], z, De, true);
-  t.norm("model.cosmos_out_layer_norm", [...p, "cosmos_out_layer_norm"], De);
+  t.linear(n.genOut, [...p, "cosmos_out_proj"], z, De, true);
+  t.norm(n.genOutNorm, [...p, "cosmos_out_layer_norm"], De);
   t.linear("model.action_in_proj", [...p, "action_in_proj"], De, cfg.max_action_dim, true);
   t.linear("model.action_out_proj", [...p, "action_out_proj"], cfg.max_action_dim, De, true);
   t.linear("model.state_proj", [...p, "state_proj"], De, cfg.max_state_dim, true);
@@ -177,13 +262,17 @@ function headEntries(t: Table, cfg: ModelConfig): void {
 /** Every tensor of the model in official names, in the checkpoint's order (weights-3b.tsv at a1-3b). */
 export function paramTable(cfg: ModelConfig): readonly ParamEntry[] {
   const t = new Table();
-  visionEntries(t, cfg);
-  towerEntries(t, TOWER_PREFIX.und, ["policy", "und"], cfg.text_config);
-  t.add(EMBED_NAME, ["policy", "embed_tokens"], [cfg.text_config.vocab_size, cfg.text_config.hidden_size], "normal");
-  towerEntries(t, TOWER_PREFIX.gen, ["policy", "gen"], cfg.expert_config);
-  towerEntries(t, TOWER_PREFIX.act, ["policy", "act"], cfg.expert_config);
-  cosmosEntries(t, cfg);
-  headEntries(t, cfg);
+  const n = checkpointNames(cfg);
+  const t2 = cfg.text_config;
+  if (cfg.model_type === "interna1") internVisionEntries(t, cfg, n.vision);
+  else visionEntries(t, cfg, n.vision);
+  towerEntries(t, n.und, ["policy", "und"], t2);
+  t.add(n.embed, ["policy", "embed_tokens"], [t2.vocab_size, t2.hidden_size], "normal", { alias: n.embedAlias });
+  if (n.lmHead) t.add(n.lmHead, ["policy", "lm_head"], [t2.vocab_size, t2.hidden_size], "normal");
+  towerEntries(t, n.gen, ["policy", "gen"], cfg.expert_config);
+  towerEntries(t, n.act, ["policy", "act"], cfg.expert_config);
+  cosmosEntries(t, cfg, n.cosmos);
+  headEntries(t, cfg, n);
   return t.entries;
 }
 
@@ -219,6 +308,10 @@ function initTensor(key: Key, e: ParamEntry): Tensor {
   if (e.init === "zeros") {
     key.dispose();
     return np.zeros(shape, { dtype: np.float32 });
+  }
+  if (e.init === "constant") {
+    key.dispose();
+    return np.full(shape, e.value ?? 0, { dtype: np.float32 });
   }
   const fanIn = shape.slice(1).reduce((a, b) => a * b, 1);
   return random.normal(key, shape).mul(e.init === "normal" ? 0.02 : 1 / Math.sqrt(fanIn));

@@ -28,9 +28,6 @@ export function checkParityInputs(inputs: ReadonlyMap<string, HostArray>, cfg: M
   const { prefix } = tokenLayout(cfg);
   const v = cfg.vision_config;
   const dims = assertShape(need(inputs, "images").shape, ["B", cfg.n_views, 3, 3, "H", "W"], "parity inputs: images [B, V, 3 frames, 3, H, W]");
-  if (dims.H % (v.patch_size * v.spatial_merge_size) !== 0 || dims.W % (v.patch_size * v.spatial_merge_size) !== 0) {
-    throw new ShapeError(`parity inputs: images H, W must be multiples of ${v.patch_size * v.spatial_merge_size} (patch x merge), got ${dims.H} x ${dims.W}`);
-  }
   if (dims.H !== v.image_size || dims.W !== v.image_size) {
     throw new ShapeError(`parity inputs: images must be ${v.image_size} x ${v.image_size} (vision_config.image_size), got ${dims.H} x ${dims.W}`);
   }

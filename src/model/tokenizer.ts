@@ -91,22 +91,22 @@ export function builtinTokenizer(vocabSize: number, words: readonly string[] = D
 
 /**
  * The prefix of one sample as the official transform builds it: per camera vision_start, the image-pad run and
- * vision_end (a missing camera keeps its slot, mask 0), then the raw task ids right-padded / truncated to
+ * vision_end at 3B, the image-pad run alone at 2B (a missing camera keeps its slot, mask 0), then the raw task ids right-padded / truncated to
  * n_text_tokens with pad_token_id (mask 0 on padding). `imageMask[v]` is 1 when camera v is present.
  */
 export function buildPrefix(tok: TextTokenizer, task: string, imageMask: readonly number[], cfg: ModelConfig): { ids: Int32Array; mask: Float32Array } {
   if (imageMask.length !== cfg.n_views) throw new ShapeError(`buildPrefix: expected ${cfg.n_views} camera flags, got ${imageMask.length}`);
-  const { imageTokens, prefix } = tokenLayout(cfg);
+  const { imageTokens, prefix, markers } = tokenLayout(cfg);
   const ids = new Int32Array(prefix).fill(cfg.pad_token_id);
   const mask = new Float32Array(prefix);
   let at = 0;
   for (let v = 0; v < cfg.n_views; v++) {
     const on = imageMask[v] ? 1 : 0;
-    ids[at] = cfg.vision_start_token_id;
-    ids.fill(cfg.image_token_id, at + 1, at + 1 + imageTokens);
-    ids[at + 1 + imageTokens] = cfg.vision_end_token_id;
-    mask.fill(on, at, at + imageTokens + 2);
-    at += imageTokens + 2;
+    if (markers) ids[at] = cfg.vision_start_token_id;
+    ids.fill(cfg.image_token_id, at + markers, at + markers + imageTokens);
+    if (markers) ids[at + markers + imageTokens] = cfg.vision_end_token_id;
+    mask.fill(on, at, at + imageTokens + 2 * markers);
+    at += imageTokens + 2 * markers;
   }
   const text = tok.encode(task).slice(0, cfg.n_text_tokens);
   const bad = text.find((t) => t < 0 || t >= cfg.text_config.vocab_size);

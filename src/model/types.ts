@@ -31,6 +31,29 @@ export type VisionParams = {
   deepstack_merger_list: MergerParams[];
 };
 
+/** One InternViT layer (`…vision_tower.encoder.layer.{i}.*`): q/k/v biases only with attention_bias. */
+export type InternVitLayerParams = {
+  attention: { q_proj: LinearParams; k_proj: LinearParams; v_proj: LinearParams; projection_layer: LinearParams };
+  lambda_1: Tensor /* [D] */;
+  lambda_2: Tensor /* [D] */;
+  layernorm_before: NormParams;
+  layernorm_after: NormParams;
+  mlp: { fc1: LinearParams; fc2: LinearParams };
+};
+
+/** InternViT + projector of the 2B model (HF InternVLModel's `vision_tower.*` and `multi_modal_projector.*`). */
+export type InternVisionParams = {
+  embeddings: {
+    cls_token: Tensor /* [1, 1, D] */;
+    patch_embeddings: { projection: ConvParams /* Conv2d [D, 3, P, P] */ };
+    position_embeddings: Tensor /* [1, 1 + n*n, D] */;
+  };
+  encoder: { layer: InternVitLayerParams[] };
+  /** Only when use_mean_pooling is false (InternVL3 has none). */
+  layernorm?: NormParams;
+  multi_modal_projector: { layer_norm: NormParams; linear_1: LinearParams; linear_2: LinearParams };
+};
+
 export type ResBlockParams = { norm1: NormParams; conv1: ConvParams; norm2: NormParams; conv2: ConvParams; nin_shortcut?: ConvParams };
 export type AttnBlockParams = { norm: NormParams; q: ConvParams; k: ConvParams; v: ConvParams; proj_out: ConvParams };
 export type MidParams = { block_1: ResBlockParams; attn_1: AttnBlockParams; block_2: ResBlockParams };
@@ -57,9 +80,12 @@ export type CosmosParams = {
 
 /** Everything the optimizer trains (the `QwenA1` module less the frozen Cosmos tokenizer). */
 export type PolicyParams = {
-  vision: VisionParams;
-  /** The tied und embedding, stored in checkpoints as `…und_expert.lm_head.weight`. */
+  /** Qwen3-VL ViT at 3B (`qwena1`), InternViT + projector at 2B (`interna1`). */
+  vision: VisionParams | InternVisionParams;
+  /** The und embedding; at 3B tied and stored as `…und_expert.lm_head.weight`. */
   embed_tokens: Tensor /* [vocab, D] */;
+  /** The untied 2B `lm_head` (tie_word_embeddings false): loaded and saved, never run. */
+  lm_head?: Tensor /* [vocab, D] */;
   und: TowerParams;
   gen: TowerParams;
   act: TowerParams;

@@ -2,7 +2,7 @@
 import { fromF32, np, type Tensor } from "../tensor/index.ts";
 import { assertShape } from "../tensor/errors.ts";
 import { applyRope, attention, geluExact, geluTanh, layerNorm, linear } from "../nn/index.ts";
-import { type ModelConfig } from "./config.ts";
+import { qwenVision, type ModelConfig } from "./config.ts";
 import { type MergerParams, type VisionBlockParams, type VisionParams } from "./types.ts";
 
 /**
@@ -78,7 +78,7 @@ export function visionRotary(headDim: number, gh: number, gw: number, merge: num
  * temporal patch, so the Conv3d equals one matmul with the kernel summed over its time axis.
  */
 function patchEmbed(p: VisionParams, frames: Tensor, cfg: ModelConfig): Tensor /* [N, S, Dv] */ {
-  const v = cfg.vision_config;
+  const v = qwenVision(cfg);
   const [n, , h, w] = frames.shape;
   const P = v.patch_size;
   const m = v.spatial_merge_size;
@@ -95,7 +95,7 @@ function patchEmbed(p: VisionParams, frames: Tensor, cfg: ModelConfig): Tensor /
 }
 
 function visionBlock(b: VisionBlockParams, x: Tensor, cos: Tensor, sin: Tensor, cfg: ModelConfig): Tensor {
-  const v = cfg.vision_config;
+  const v = qwenVision(cfg);
   const [n, s, d] = x.shape;
   const heads = v.num_heads;
   const hd = d / heads;
@@ -113,7 +113,7 @@ function visionBlock(b: VisionBlockParams, x: Tensor, cos: Tensor, sin: Tensor, 
 /** Qwen3VLVisionPatchMerger: LayerNorm per patch, concat each 2x2 group, Linear, exact GELU, Linear. */
 function merger(p: MergerParams, x: Tensor, cfg: ModelConfig): Tensor /* [N, S/m^2, D] */ {
   const [n, s, d] = x.shape;
-  const m2 = cfg.vision_config.spatial_merge_size ** 2;
+  const m2 = qwenVision(cfg).spatial_merge_size ** 2;
   const h = layerNorm(p.norm, x, 1e-6).reshape([n, s / m2, m2 * d]);
   return linear(p.linear_fc2, geluExact(linear(p.linear_fc1, h)));
 }
@@ -123,7 +123,7 @@ function merger(p: MergerParams, x: Tensor, cfg: ModelConfig): Tensor /* [N, S/m
  * Returns merged features [N, (H/P/m)(W/P/m), D_und]. Borrows `p`, consumes `frames`.
  */
 export function visionTower(p: VisionParams, frames: Tensor, cfg: ModelConfig): Tensor {
-  const v = cfg.vision_config;
+  const v = qwenVision(cfg);
   const { H, W } = assertShape(frames.shape, ["N", 3, "H", "W"], "visionTower: frames");
   const gh = H / v.patch_size;
   const gw = W / v.patch_size;

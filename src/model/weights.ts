@@ -6,12 +6,15 @@ import { CheckpointError, fmtShape } from "../tensor/errors.ts";
 import { fromF32, toF32, tree, type Tensor } from "../tensor/index.ts";
 import { SafetensorsReader } from "../tensor/safetensors.ts";
 import { SafetensorsWriter, type TensorSpec } from "../tensor/safetensors-writer.ts";
-import { parseConfig, type ModelConfig } from "./config.ts";
-import { EMBED_ALIAS, EMBED_NAME, getPath, paramTable, setPath, type ParamEntry } from "./params.ts";
+import { internVision, parseConfig, type ModelConfig } from "./config.ts";
+import { checkpointNames, getPath, paramTable, setPath, type ParamEntry } from "./params.ts";
 import { type ModelParams } from "./types.ts";
 
-/** Cosmos TorchScript buffers (Haar filter and index): present in official files, accepted and ignored. */
-const IGNORED_BUFFER = /^model\.cosmos\._(enc|dec)_model\.(encoder\.patcher|decoder\.unpatcher)\.(wavelets|_arange)$/;
+/**
+ * Buffers in official files, accepted and ignored: the Cosmos TorchScript Haar filter and index (3B `model.cosmos`,
+ * 2B `model.cosmos_tokenizer`), and the 2B policy's ImageNet statistics (the config holds them).
+ */
+const IGNORED_BUFFER = /^model\.(cosmos|cosmos_tokenizer)\._(enc|dec)_model\.(encoder\.patcher|decoder\.unpatcher)\.(wavelets|_arange)$|^model\.imagenet_(mean|std)$/;
 
 /** Everything wrong between a checkpoint and the model, found in one pass. */
 export interface CheckpointReport {
@@ -20,10 +23,10 @@ export interface CheckpointReport {
   readonly mismatched: readonly { readonly name: string; readonly expected: readonly number[]; readonly found: readonly number[] }[];
 }
 
-/** Where each table entry is read from: its own name, or for the tied embedding its `embed_tokens` alias. */
+/** Where each table entry is read from: its own name, or its alias (the tied embedding's `embed_tokens` copy). */
 function sourceName(e: ParamEntry, has: (n: string) => boolean): string | undefined {
   if (has(e.name)) return e.name;
-  if (e.name === EMBED_NAME && has(EMBED_ALIAS)) return EMBED_ALIAS;
+  if (e.alias && has(e.alias)) return e.alias;
   return undefined;
 }
 
@@ -40,10 +43,10 @@ export function checkCheckpoint(table: readonly ParamEntry[], shapes: ReadonlyMa
       continue;
     }
     used.add(src);
+    if (e.alias) used.add(e.alias); // both copies of a tied pair may be stored
     const found = shapes.get(src)!;
     if (found.length !== e.shape.length || found.some((d, i) => d !== e.shape[i])) mismatched.push({ name: src, expected: e.shape, found });
   }
-  if (used.has(EMBED_NAME)) used.add(EMBED_ALIAS); // both copies of the tied pair may be stored
   const unexpected = [...shapes.keys()].filter((n) => !used.has(n) && !IGNORED_BUFFER.test(n));
   return { missing, unexpected, mismatched };
 }
@@ -100,6 +103,22 @@ export async function loadWeights(path: string, cfg: ModelConfig, opts: { onProg
   return root as unknown as ModelParams;
 }
 
+/** The buffers official files carry besides the parameters (see IGNORED_BUFFER), with their values. */
+function officialBuffers(cfg: ModelConfig, dtype: "F32" | "BF16"): (TensorSpec & { data: Float32Array | BigInt64Array })[] {
+  const buffers: (TensorSpec & { data: Float32Array | BigInt64Array })[] = [];
+  const cosmos = checkpointNames(cfg).cosmos;
+  for (const [side, name] of [["_enc_model", "encoder.patcher"], ["_dec_model", "decoder.unpatcher"]]) {
+    buffers.push({ name: `${cosmos}${side}.${name}.wavelets`, dtype, shape: [2], data: new Float32Array([Math.SQRT1_2, Math.SQRT1_2]) });
+    buffers.push({ name: `${cosmos}${side}.${name}._arange`, dtype: "I64", shape: [2], data: new BigInt64Array([0n, 1n]) });
+  }
+  if (cfg.model_type === "interna1") {
+    const v = internVision(cfg);
+    buffers.push({ name: "model.imagenet_mean", dtype: "F32", shape: [1, 3, 1, 1], data: Float32Array.from(v.imagenet_mean) });
+    buffers.push({ name: "model.imagenet_std", dtype: "F32", shape: [1, 3, 1, 1], data: Float32Array.from(v.imagenet_std) });
+  }
+  return buffers;
+}
+
 /**
  * Writes `params` in official names and order (float32, or bf16 to halve the size), including the Cosmos
  * buffers official files carry, so the file loads here and in the official code. Borrows `params`.
@@ -107,11 +126,7 @@ export async function loadWeights(path: string, cfg: ModelConfig, opts: { onProg
 export async function saveWeights(path: string, params: ModelParams, cfg: ModelConfig, opts: { dtype?: "F32" | "BF16"; metadata?: Record<string, string> } = {}): Promise<void> {
   const table = paramTable(cfg);
   const dtype = opts.dtype ?? "F32";
-  const buffers: (TensorSpec & { data: Float32Array | BigInt64Array })[] = [];
-  for (const [side, name] of [["_enc_model", "encoder.patcher"], ["_dec_model", "decoder.unpatcher"]]) {
-    buffers.push({ name: `model.cosmos.${side}.${name}.wavelets`, dtype, shape: [2], data: new Float32Array([Math.SQRT1_2, Math.SQRT1_2]) });
-    buffers.push({ name: `model.cosmos.${side}.${name}._arange`, dtype: "I64", shape: [2], data: new BigInt64Array([0n, 1n]) });
-  }
+  const buffers = officialBuffers(cfg, dtype);
   const specs: TensorSpec[] = [...table.map((e) => ({ name: e.name, dtype, shape: e.shape })), ...buffers];
   const w = await SafetensorsWriter.create(path, specs, { format: "pt", ...opts.metadata });
   try {

@@ -11,13 +11,13 @@ import { cosmosDecode, encodeFrames } from "../../src/model/cosmos.ts";
 import { embedMiddle, embedPrefix, embedSuffix, foresightHead } from "../../src/model/embed.ts";
 import { interpolate } from "../../src/model/flow.ts";
 import { inferLayout, trainPositionsAndMask, type HostMasks } from "../../src/model/layout.ts";
-import { ropeTables, runLayers, towerCfg } from "../../src/model/mot.ts";
-import { actionStep, cacheFromLatents, disposeCache, inferInputs, trainInputs } from "../../src/model/policy.ts";
+import { actionStep, cacheFromLatents, disposeCache, inferInputs } from "../../src/model/policy.ts";
 import { runParity } from "../../src/model/parity.ts";
 import { type ModelParams } from "../../src/model/types.ts";
 import { loadWeights } from "../../src/model/weights.ts";
 import { compareAllclose, TOL } from "../helpers/allclose.ts";
 import { loadFixture, type Fixture } from "../helpers/fixtures.ts";
+import { trainLayerOutputs } from "./parity-case.ts";
 
 const DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "model", "parity");
 const SCRIPT = "scripts/ref/model.py";
@@ -86,14 +86,7 @@ describe("model parity with the PyTorch reference", () => {
       embedMiddle(params.policy, latents.slice([], [], [0, 2]), cfg),
       embedSuffix(params.policy, inp.tensor("state"), xT, inp.tensor("time"), cfg),
     ];
-    const layout = trainInputs(host, cfg);
-    const { cos, sin } = ropeTables(layout.positions, cfg);
-    const seen: [string, Tensor][] = [];
-    const towers = (["und", "gen", "act"] as const).map((n) => ({ params: params.policy[n], cfg: towerCfg(cfg, n) }));
-    const [und, gen, act] = runLayers(towers, xs, cos, sin, layout.mask, {
-      onLayer: (l, outs) => outs.forEach((o, i) => seen.push([`train.layer${l}.${["und", "gen", "act"][i]}`, o.ref])),
-    });
-    for (const t of [cos, sin, layout.mask, und, act]) t.dispose();
+    const { seen, gen } = trainLayerOutputs(params.policy, cfg, host, xs);
     for (const [name, t] of seen) await check(name, t);
     await check("gen_pred", foresightHead(params.policy, gen, cfg));
     const out = await runParity(params, new Map([...inp.arrays]), cfg);
