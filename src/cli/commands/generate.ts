@@ -21,7 +21,7 @@ Runs the task's scripted expert in MuJoCo (one simulator per worker thread), kee
 (candidate j uses scene seed --seed + j, so the dataset does not depend on the number of workers) and writes
 them with LeRobotWriter: observation.state and action (float32, joint positions/targets + gripper per arm),
 one video per camera (observation.images.top, .wrist or .left_wrist/.right_wrist) at 20 fps.
-Tasks: pick_place, stack, sort_by_colour (static), conveyor_sort, moving_pick (dynamic) on arm5 or arm7;
+Tasks: pick_cube, pick_place, stack, sort_by_colour (static), conveyor_sort, moving_pick (dynamic) on arm5 or arm7;
 handover, lift_box, place_two, open_drawer (two-arm) on dual_arm. See docs/simulator.md.
 Ctrl-C stops after the episode being written: DIR stays a partial dataset (meta/PARTIAL) and
 --resume completes it with the same settings.`,

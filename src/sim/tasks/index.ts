@@ -6,7 +6,7 @@ import { handover } from "./handover.ts";
 import { liftBox } from "./lift_box.ts";
 import { movingPick } from "./moving_pick.ts";
 import { openDrawer } from "./open_drawer.ts";
-import { pickPlace } from "./pick_place.ts";
+import { pickCube, pickPlace } from "./pick_place.ts";
 import { placeTwo } from "./place_two.ts";
 import { sortByColour } from "./sort_by_colour.ts";
 import { stack } from "./stack.ts";
@@ -15,7 +15,7 @@ import { type TaskDef } from "./types.ts";
 export type { TaskDef, TaskInstance, TaskKind, TaskOptions } from "./types.ts";
 
 /** Every task, static first, then dynamic, then two-arm. */
-export const TASKS: readonly TaskDef[] = [pickPlace, stack, sortByColour, conveyorSort, movingPick, handover, liftBox, placeTwo, openDrawer];
+export const TASKS: readonly TaskDef[] = [pickCube, pickPlace, stack, sortByColour, conveyorSort, movingPick, handover, liftBox, placeTwo, openDrawer];
 export const TASK_NAMES: readonly string[] = TASKS.map((t) => t.name);
 
 /** The task called `name`; unknown names fail with the list of tasks. */

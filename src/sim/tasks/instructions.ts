@@ -8,16 +8,20 @@ interface TemplateSet {
   readonly heldout: readonly string[];
 }
 
+/** pick_place and pick_cube (the same instruction without distractors). */
+const CUBE_ON_PAD: TemplateSet = {
+  train: [
+    "put the {object} on the {zone}",
+    "pick up the {object} and place it on the {zone}",
+    "move the {object} onto the {zone}",
+    "place the {object} on the {zone}",
+  ],
+  heldout: ["set the {object} down on the {zone}", "could you transfer the {object} to the {zone}"],
+};
+
 export const TEMPLATES: Readonly<Record<string, TemplateSet>> = {
-  pick_place: {
-    train: [
-      "put the {object} on the {zone}",
-      "pick up the {object} and place it on the {zone}",
-      "move the {object} onto the {zone}",
-      "place the {object} on the {zone}",
-    ],
-    heldout: ["set the {object} down on the {zone}", "could you transfer the {object} to the {zone}"],
-  },
+  pick_place: CUBE_ON_PAD,
+  pick_cube: CUBE_ON_PAD,
   stack: {
     train: ["stack the {top} on the {bottom}", "put the {top} on top of the {bottom}", "place the {top} onto the {bottom}"],
     heldout: ["build a tower with the {top} above the {bottom}", "set the {top} on the {bottom}"],

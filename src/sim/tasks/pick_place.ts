@@ -1,8 +1,9 @@
-// pick_place (static): move the colour-named cube onto the colour-named pad among distractors.
+// pick_place (static): move the colour-named cube onto the colour-named pad among distractors; pick_cube: the same with one cube and one pad.
 import { placeAt, pickStatic } from "../control/skills.ts";
 import { type Motion, type ExpertContext } from "../control/motion.ts";
 import { type Vec3 } from "../mjcf.ts";
-import { colourRgb, pickColours } from "../scene/colours.ts";
+import { type Level, colourRgb, pickColours } from "../scene/colours.ts";
+import { type Rng } from "../rng.ts";
 import { freeObject, pad } from "../scene/props.ts";
 import { defineTask, graspable, makeBlock, makeScene, restsOn, sampleSpots } from "./common.ts";
 import { makeInstruction } from "./instructions.ts";
@@ -11,35 +12,60 @@ import { type TaskDef } from "./types.ts";
 const PAD_HALF: readonly [number, number] = [0.05, 0.05];
 export const SINGLE_ARM_REGION = { x: [0.24, 0.42], y: [-0.24, 0.24] } as const;
 
-export const pickPlace: TaskDef = defineTask({
+interface CubeOnPadVariant {
+  readonly name: string;
+  readonly description: string;
+  /** Cubes on the table (the first is the target). */
+  readonly cubes: (level: Level, layout: Rng) => number;
+  /** Pads on the table (the first is the goal). */
+  readonly pads: number;
+}
+
+/**
+ * A cube-on-pad task: the expert picks cube 0 and places it on pad 0. The scripted mistake places it on the
+ * other pad, or, with a single pad, a pad's width beside it.
+ */
+function cubeOnPad(v: CubeOnPadVariant): TaskDef {
+  return defineTask({ name: v.name, kind: "static", robots: ["arm5", "arm7"], description: v.description }, (setup) => {
+    const { level, split, rngs } = setup;
+    const nCubes = v.cubes(level, rngs.layout);
+    const colours = pickColours(rngs.language, split, nCubes + v.pads);
+    const padSpots = sampleSpots(rngs.layout, v.pads, SINGLE_ARM_REGION, 0.16);
+    const cubeSpots = sampleSpots(rngs.layout, nCubes, SINGLE_ARM_REGION, 0.1, padSpots);
+    const cubes = cubeSpots.map((p, i) => makeBlock(rngs, level, `cube${i}`, colours[i], p));
+    const pads = padSpots.map((p, i) => ({ name: `pad${i}`, pos: p, colour: colours[nCubes + i] }));
+    const target = cubes[0];
+    const zone = pads[0];
+    const instruction = makeInstruction(v.name, rngs.language, split, {
+      object: `${colours[0]} cube`, zone: `${zone.colour} pad`,
+    });
+    const scene = makeScene(setup, cubes.map((c) => c.name), {
+      bodies: [...pads.map((p) => pad(p.name, p.pos, PAD_HALF, colourRgb(p.colour, rngs.look, level))), ...cubes.map(freeObject)],
+    });
+    const carry = (to: Vec3) => function* (ctx: ExpertContext): Motion {
+      yield* pickStatic(ctx, 0, graspable(target));
+      yield* placeAt(ctx, 0, to, target.half[2] + 0.012);
+    };
+    const beside: Vec3 = [zone.pos[0], zone.pos[1] + (zone.pos[1] > 0 ? -1 : 1) * 2 * PAD_HALF[1] + 0.01, zone.pos[2]];
+    return {
+      scene, instruction, maxSteps: 200,
+      expert: carry(zone.pos),
+      mistake: carry(pads[1]?.pos ?? beside),
+      success: (world) => restsOn(world, target.name, zone.pos, PAD_HALF, target.half[2]),
+    };
+  });
+}
+
+export const pickPlace: TaskDef = cubeOnPad({
   name: "pick_place",
-  kind: "static",
-  robots: ["arm5", "arm7"],
   description: "pick the named cube (one of 2-3) and place it on the named pad (one of 2)",
-}, (setup) => {
-  const { level, split, rngs } = setup;
-  const nCubes = level === "randomised" ? rngs.layout.int(2, 3) : 2;
-  const colours = pickColours(rngs.language, split, nCubes + 2);
-  const padSpots = sampleSpots(rngs.layout, 2, SINGLE_ARM_REGION, 0.16);
-  const cubeSpots = sampleSpots(rngs.layout, nCubes, SINGLE_ARM_REGION, 0.1, padSpots);
-  const cubes = cubeSpots.map((p, i) => makeBlock(rngs, level, `cube${i}`, colours[i], p));
-  const pads = padSpots.map((p, i) => ({ name: `pad${i}`, pos: p, colour: colours[nCubes + i] }));
-  const target = cubes[0];
-  const zone = pads[0];
-  const instruction = makeInstruction("pick_place", rngs.language, split, {
-    object: `${colours[0]} cube`, zone: `${zone.colour} pad`,
-  });
-  const scene = makeScene(setup, cubes.map((c) => c.name), {
-    bodies: [...pads.map((p) => pad(p.name, p.pos, PAD_HALF, colourRgb(p.colour, rngs.look, level))), ...cubes.map(freeObject)],
-  });
-  const carry = (to: Vec3) => function* (ctx: ExpertContext): Motion {
-    yield* pickStatic(ctx, 0, graspable(target));
-    yield* placeAt(ctx, 0, to, target.half[2] + 0.012);
-  };
-  return {
-    scene, instruction, maxSteps: 200,
-    expert: carry(zone.pos),
-    mistake: carry(pads[1].pos),
-    success: (world) => restsOn(world, target.name, zone.pos, PAD_HALF, target.half[2]),
-  };
+  cubes: (level, layout) => (level === "randomised" ? layout.int(2, 3) : 2),
+  pads: 2,
+});
+
+export const pickCube: TaskDef = cubeOnPad({
+  name: "pick_cube",
+  description: "pick the only cube and place it on the only pad (pick_place without distractors)",
+  cubes: () => 1,
+  pads: 1,
 });
