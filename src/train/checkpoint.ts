@@ -12,7 +12,7 @@ import { getPath, paramTable, setPath, type ParamEntry } from "../model/params.t
 import { streamWeights } from "../model/weights.ts";
 import { type ModelParams, type PolicyParams } from "../model/types.ts";
 import { type AdamWState } from "./optim.ts";
-import { type TrainConfig, validateTrainConfig } from "./config.ts";
+import { type TrainConfig, savedTrainConfig, validateTrainConfig } from "./config.ts";
 import { type DataSummary } from "./data.ts";
 import { type Host } from "./engine.ts";
 
@@ -239,7 +239,7 @@ export interface Resumed {
 
 /** Loads everything a resumed run needs from a checkpoint folder. */
 export async function loadTrainingCheckpoint(dir: string): Promise<Resumed> {
-  const config = readJsonFile(join(dir, "train_config.json")) as TrainConfig;
+  const config = savedTrainConfig(readJsonFile(join(dir, "train_config.json")) as TrainConfig);
   validateTrainConfig(config, join(dir, "train_config.json"));
   const state = readJsonFile(join(dir, "training_state", "state.json")) as TrainingState;
   if (state.format !== STATE_FORMAT) throw new CheckpointError(`${dir}/training_state/state.json: format ${JSON.stringify(state.format)}; expected "${STATE_FORMAT}"`);

@@ -52,6 +52,8 @@ export interface TrainConfig {
     readonly prefetch: number;
     /** The decoded-frame cache shared by the loader workers, in MiB. */
     readonly frame_cache_mb: number;
+    /** Frozen-encoder latents kept by frame content (each distinct frame is Cosmos-encoded once), in MiB. */
+    readonly latent_cache_mb: number;
   };
   readonly checkpoint: {
     /** Save every N steps (the last step is always saved). */
@@ -67,7 +69,7 @@ export interface TrainConfig {
 
 const RECIPE = {
   optim: { b1: 0.9, b2: 0.95, eps: 1e-8, weight_decay: 0.01, clip_norm: 1.0 },
-  data: { action_mode: "delta", norm: "mean_std", workers: 1, prefetch: 2, frame_cache_mb: 512 },
+  data: { action_mode: "delta", norm: "mean_std", workers: 1, prefetch: 2, frame_cache_mb: 512, latent_cache_mb: 512 },
   checkpoint: { every: 500, keep: 2 },
   log: { every: 1 },
 } as const;
@@ -85,6 +87,14 @@ function preset(name: string, official: boolean): TrainConfig {
     ...RECIPE,
     schedule: official ? { peak_lr: 5e-5, warmup_steps: 2000, decay_steps: steps, decay_lr: 5e-6 } : { peak_lr: 3e-4, warmup_steps: 100, decay_steps: steps, decay_lr: 3e-5 },
   };
+}
+
+/**
+ * A train_config.json as saved by any version: loader settings added since (which do not change the numbers of
+ * a step) take their defaults, so older runs still resume.
+ */
+export function savedTrainConfig(saved: TrainConfig): TrainConfig {
+  return { ...saved, data: { ...RECIPE.data, ...saved.data } };
 }
 
 /** Training presets, one per model preset. */
@@ -188,6 +198,7 @@ export function validateTrainConfig(cfg: TrainConfig, where = "train config"): v
   rule(where, "data.workers", d.workers, isInt(d.workers, 0), "must be an integer >= 0");
   rule(where, "data.prefetch", d.prefetch, isInt(d.prefetch, 0), "must be an integer >= 0");
   rule(where, "data.frame_cache_mb", d.frame_cache_mb, isInt(d.frame_cache_mb, 0), "must be an integer >= 0 (0 disables the cache)");
+  rule(where, "data.latent_cache_mb", d.latent_cache_mb, isInt(d.latent_cache_mb, 0), "must be an integer >= 0 (0 keeps no latents)");
   rule(where, "checkpoint.every", cfg.checkpoint.every, isInt(cfg.checkpoint.every, 1), "must be an integer >= 1");
   rule(where, "checkpoint.keep", cfg.checkpoint.keep, isInt(cfg.checkpoint.keep, 1), "must be an integer >= 1");
   rule(where, "log.every", cfg.log.every, isInt(cfg.log.every, 1), "must be an integer >= 1");
@@ -195,7 +206,7 @@ export function validateTrainConfig(cfg: TrainConfig, where = "train config"): v
 }
 
 /** Fields a resumed run may change: they do not alter the numbers of the steps already defined. */
-const RESUMABLE = new Set(["train.steps", "train.threads", "data.workers", "data.prefetch", "data.frame_cache_mb", "checkpoint.every", "checkpoint.keep", "log.every"]);
+const RESUMABLE = new Set(["train.steps", "train.threads", "data.workers", "data.prefetch", "data.frame_cache_mb", "data.latent_cache_mb", "checkpoint.every", "checkpoint.keep", "log.every"]);
 
 /**
  * The config a resumed run uses: the checkpoint's, with the requested overrides that keep it resumable (steps,

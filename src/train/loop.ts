@@ -17,6 +17,7 @@ import { type DataSummary, readDataArgument, summariseData } from "./data.ts";
 import { type FnRunner, type Host, type StepRunner, fnRunner, initialOptimizer, scalar, stepRunner } from "./engine.ts";
 import { checkpointFolder, chooseTextTokenizer, initialWeights } from "./setup.ts";
 import { encodeStep, policyStep, type OptimState, type PolicyInputs, type PolicyMetrics } from "./step.ts";
+import { cachedEncoder } from "./latent-cache.ts";
 
 export interface TrainRunOptions {
   /** The run's config (a new run); on --resume the checkpoint's config is used with `overrides` applied. */
@@ -137,7 +138,7 @@ async function setUp(opts: TrainRunOptions, groups: ReturnType<typeof readDataAr
 }
 
 /** Prefetching batch preparation: loader batch -> model inputs -> frozen-encoder latents, one step ahead. */
-function batchPipeline(loader: Loader, encoder: FnRunner<Tensor, Tensor>, run: Run) {
+function batchPipeline(loader: Loader, encoder: LatentEncoder, run: Run) {
   // Loader calls stay sequential: an in-process loader (workers 0) decodes video on this thread, one batch at a time.
   let fetched: Promise<unknown> = Promise.resolve();
   const prepare = async (): Promise<{ batch: HostBatch; latents: HostTensor }> => {
@@ -162,10 +163,16 @@ function batchPipeline(loader: Loader, encoder: FnRunner<Tensor, Tensor>, run: R
   };
 }
 
-/** The run's workers: loader (positioned after the samples already drawn), frozen encoder, stateful step. */
+type LatentEncoder = ReturnType<typeof cachedEncoder>;
+
+/** Frames per frozen-encoder call: small enough that a batch's few new frames waste little padding. */
+const ENCODE_CHUNK = 16;
+
+/** The run's workers: loader (positioned after the samples already drawn), frozen encoder (compiled, and behind the latent cache), stateful step. */
 interface Workers {
   readonly loader: Loader;
   readonly encoder: FnRunner<Tensor, Tensor>;
+  readonly latents: LatentEncoder;
   readonly stepper: StepRunner<OptimState<PolicyParams>, PolicyInputs, PolicyMetrics>;
 }
 
@@ -178,8 +185,9 @@ async function openWorkers(run: Run, groups: readonly PipelineGroup[]): Promise<
   const B = cfg.train.batch_size;
   const loader = await Loader.create(spec, { batchSize: B, workers: cfg.data.workers, prefetch: cfg.data.prefetch, skip: run.startStep * B });
   const encoder = fnRunner(cfg.train.engine, encodeStep(cfg.model), run.params.cosmos, cfg.train.threads);
+  const latents = cachedEncoder((frames) => encoder.run(frames as never) as Promise<HostTensor>, { chunk: ENCODE_CHUNK, maxBytes: cfg.data.latent_cache_mb * 2 ** 20 });
   const init = { params: run.params.policy, opt: run.opt } as Host<OptimState<PolicyParams>>;
-  return { loader, encoder, stepper: stepRunner(cfg.train.engine, policyStep(cfg), init, cfg.train.threads) };
+  return { loader, encoder, latents, stepper: stepRunner(cfg.train.engine, policyStep(cfg), init, cfg.train.threads) };
 }
 
 /** Saves the stepper's current state as checkpoint `step` of the run. */
@@ -203,7 +211,7 @@ async function stepLoop(opts: TrainRunOptions, run: Run, w: Workers, t0: number)
   let last: StepLog | undefined;
   let checkpoint = step > 0 ? latestCheckpointDir(opts.out)! : "";
   let savedAt = step > 0 ? step : -1;
-  const batches = step < cfg.train.steps ? batchPipeline(w.loader, w.encoder, run) : undefined;
+  const batches = step < cfg.train.steps ? batchPipeline(w.loader, w.latents, run) : undefined;
   let tick = performance.now();
   while (step < cfg.train.steps && !opts.signal?.aborted) {
     const w0 = performance.now();
