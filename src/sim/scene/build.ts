@@ -32,7 +32,7 @@ export interface TopCamera {
 
 /** The scene camera ("top", image0 = head view): above and behind the robot; jittered on the randomised level. */
 export function topCamera(rng: Rng, level: Level): TopCamera {
-  const nominal: TopCamera = { pos: [0.02, 0, 0.92], target: [0.34, 0, 0], fovy: 58 };
+  const nominal: TopCamera = { pos: [0.02, 0, 0.92], target: [0.34, 0, 0], fovy: 40 };
   if (level === "clean") return nominal;
   const j = (v: number, d: number): number => v + rng.uniform(-d, d);
   return {

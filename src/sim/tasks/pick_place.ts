@@ -5,7 +5,7 @@ import { type Vec3 } from "../mjcf.ts";
 import { type Level, colourRgb, pickColours } from "../scene/colours.ts";
 import { type Rng } from "../rng.ts";
 import { freeObject, pad } from "../scene/props.ts";
-import { defineTask, graspable, makeBlock, makeScene, restsOn, sampleSpots } from "./common.ts";
+import { type Region, defineTask, graspable, makeBlock, makeScene, restsOn, sampleSpots } from "./common.ts";
 import { makeInstruction } from "./instructions.ts";
 import { type TaskDef } from "./types.ts";
 
@@ -19,6 +19,15 @@ interface CubeOnPadVariant {
   readonly cubes: (level: Level, layout: Rng) => number;
   /** Pads on the table (the first is the goal). */
   readonly pads: number;
+  /** Where pads and cubes are sampled. */
+  readonly regions: (layout: Rng) => { readonly pads: Region; readonly cubes: Region };
+}
+
+/** pick_cube: the cube in a 10 x 14 cm patch in front of the arm, the pad beside it on a random side. */
+function besideRegions(layout: Rng): { pads: Region; cubes: Region } {
+  const side = layout.chance(0.5) ? 1 : -1;
+  const y: [number, number] = side > 0 ? [0.15, 0.21] : [-0.21, -0.15];
+  return { pads: { x: [0.28, 0.36], y }, cubes: { x: [0.27, 0.37], y: [-0.07, 0.07] } };
 }
 
 /**
@@ -30,8 +39,9 @@ function cubeOnPad(v: CubeOnPadVariant): TaskDef {
     const { level, split, rngs } = setup;
     const nCubes = v.cubes(level, rngs.layout);
     const colours = pickColours(rngs.language, split, nCubes + v.pads);
-    const padSpots = sampleSpots(rngs.layout, v.pads, SINGLE_ARM_REGION, 0.16);
-    const cubeSpots = sampleSpots(rngs.layout, nCubes, SINGLE_ARM_REGION, 0.1, padSpots);
+    const regions = v.regions(rngs.layout);
+    const padSpots = sampleSpots(rngs.layout, v.pads, regions.pads, 0.16);
+    const cubeSpots = sampleSpots(rngs.layout, nCubes, regions.cubes, 0.1, padSpots);
     const cubes = cubeSpots.map((p, i) => makeBlock(rngs, level, `cube${i}`, colours[i], p));
     const pads = padSpots.map((p, i) => ({ name: `pad${i}`, pos: p, colour: colours[nCubes + i] }));
     const target = cubes[0];
@@ -61,11 +71,13 @@ export const pickPlace: TaskDef = cubeOnPad({
   description: "pick the named cube (one of 2-3) and place it on the named pad (one of 2)",
   cubes: (level, layout) => (level === "randomised" ? layout.int(2, 3) : 2),
   pads: 2,
+  regions: () => ({ pads: SINGLE_ARM_REGION, cubes: SINGLE_ARM_REGION }),
 });
 
 export const pickCube: TaskDef = cubeOnPad({
   name: "pick_cube",
-  description: "pick the only cube and place it on the only pad (pick_place without distractors)",
+  description: "pick the only cube (in a 10 x 14 cm patch in front of the arm) and place it on the pad beside it",
   cubes: () => 1,
   pads: 1,
+  regions: besideRegions,
 });
