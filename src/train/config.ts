@@ -164,7 +164,13 @@ export function resolveTrainConfig(
   } else {
     cfg = preset(nameOrFile);
   }
+  const decayBefore = cfg.schedule.decay_steps;
+  const stepsBefore = cfg.train.steps;
   cfg = applyOverrides(cfg, overrides, where);
+  // The presets decay over the whole run: a new step count carries the decay length along unless it is set too.
+  if (decayBefore === stepsBefore && cfg.schedule.decay_steps === decayBefore && !overrides.some(([k]) => k === "schedule.decay_steps")) {
+    cfg = { ...cfg, schedule: { ...cfg.schedule, decay_steps: cfg.train.steps } };
+  }
   validateTrainConfig(cfg, where);
   return cfg;
 }

@@ -34,6 +34,13 @@ describe("training config", () => {
     expect(() => resolveTrainConfig("tiyn")).toThrow(/did you mean tiny/);
   });
 
+  it("decays over the whole run: a new step count carries decay_steps along unless decay_steps is set too", () => {
+    expect(resolveTrainConfig("tiny", [["train.steps", "3000"]]).schedule.decay_steps).toBe(3000);
+    expect(resolveTrainConfig("tiny", [["train.steps", "500"]]).schedule.decay_steps).toBe(500);
+    expect(resolveTrainConfig("tiny", [["train.steps", "3000"], ["schedule.decay_steps", "2000"]]).schedule.decay_steps).toBe(2000);
+    expect(resolveTrainConfig("a1-3b", [["train.steps", "30000"]]).schedule.decay_steps).toBe(30000);
+  });
+
   it("validates every field with the rule it breaks", () => {
     expect(() => resolveTrainConfig("tiny", [["optim.b2", "1"]])).toThrow(/optim\.b2 = 1; must be in \[0, 1\)/);
     expect(() => resolveTrainConfig("tiny", [["train.engine", "cuda"]])).toThrow(/train\.engine = "cuda"; must be "ort" or "jax"/);

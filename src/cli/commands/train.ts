@@ -51,7 +51,7 @@ DIR/checkpoints/<step>/ holds model.safetensors (official names), config.json, r
 stats.json (per robot_type), the text tokenizer, train_config.json and training_state/ (optimizer, data position);
 DIR/latest names the newest complete one. A killed run loses at most the steps since its last checkpoint:
 --resume continues it bit-exactly with the checkpoint's config (--config is not read; only train.steps,
-train.threads, data.workers/prefetch/frame_cache_mb, checkpoint.* and log.* may be overridden).
+train.threads, data.workers/prefetch/frame_cache_mb/latent_cache_mb, checkpoint.* and log.* may be overridden).
 Ctrl-C saves a checkpoint and stops. See docs/training.md.`,
   flags: [
     ...COMMON_FLAGS,
