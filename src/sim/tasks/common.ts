@@ -84,7 +84,7 @@ export function sampleSpots(rng: Rng, n: number, region: Region, minDist: number
 
 /** A graspable block with the level's size, mass and friction randomisation. */
 export function makeBlock(
-  rngs: EpisodeRngs, level: Level, name: string, colour: string, at: Vec3, opts: { shape?: Shape; half?: Vec3; z0?: number } = {},
+  rngs: EpisodeRngs, level: Level, name: string, colour: string, at: Vec3, opts: { shape?: Shape; half?: Vec3; z0?: number; yaw?: number } = {},
 ): ObjectSpec {
   const r = rngs.layout;
   const rand = level === "randomised";
@@ -94,7 +94,7 @@ export function makeBlock(
   return {
     name, shape: opts.shape ?? "box", half,
     pos: [at[0], at[1], (opts.z0 ?? 0) + half[2] + 0.0005],
-    yaw: r.uniform(-0.6, 0.6),
+    yaw: opts.yaw ?? r.uniform(-0.6, 0.6),
     colour: colourRgb(colour, rngs.look, level),
     mass: rand ? r.uniform(0.03, 0.12) : 0.06,
     friction: rand ? r.uniform(0.7, 1.2) : 1.0,

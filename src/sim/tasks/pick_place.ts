@@ -19,6 +19,8 @@ interface CubeOnPadVariant {
   readonly cubes: (level: Level, layout: Rng) => number;
   /** Pads on the table (the first is the goal). */
   readonly pads: number;
+  /** Cube yaw on the table (default: uniform in +-0.6 rad). */
+  readonly cubeYaw?: number;
   /** Where pads and cubes are sampled. */
   readonly regions: (layout: Rng) => { readonly pads: Region; readonly cubes: Region };
 }
@@ -42,7 +44,7 @@ function cubeOnPad(v: CubeOnPadVariant): TaskDef {
     const regions = v.regions(rngs.layout);
     const padSpots = sampleSpots(rngs.layout, v.pads, regions.pads, 0.16);
     const cubeSpots = sampleSpots(rngs.layout, nCubes, regions.cubes, 0.1, padSpots);
-    const cubes = cubeSpots.map((p, i) => makeBlock(rngs, level, `cube${i}`, colours[i], p));
+    const cubes = cubeSpots.map((p, i) => makeBlock(rngs, level, `cube${i}`, colours[i], p, { yaw: v.cubeYaw }));
     const pads = padSpots.map((p, i) => ({ name: `pad${i}`, pos: p, colour: colours[nCubes + i] }));
     const target = cubes[0];
     const zone = pads[0];
@@ -76,8 +78,9 @@ export const pickPlace: TaskDef = cubeOnPad({
 
 export const pickCube: TaskDef = cubeOnPad({
   name: "pick_cube",
-  description: "pick the only cube (in a 10 x 14 cm patch in front of the arm) and place it on the pad beside it",
+  description: "pick the only cube (square to the table edge, in a 10 x 14 cm patch in front of the arm) and place it on the pad beside it",
   cubes: () => 1,
   pads: 1,
+  cubeYaw: 0,
   regions: besideRegions,
 });
