@@ -8,6 +8,7 @@ import { ALL_FORMATS, FilePathSource, Input, VideoSampleSink } from "mediabunny"
 import { registerMediabunnyServer } from "@mediabunny/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateDataset, type GenerateSummary } from "../../src/sim/dataset/generate.ts";
+import { stallLimitMs } from "../../src/sim/dataset/pool.ts";
 import { runEpisode, type EpisodeRecord } from "../../src/sim/episode.ts";
 import { loadMujoco } from "../../src/sim/mujoco.ts";
 import { getTask } from "../../src/sim/tasks/index.ts";
@@ -142,5 +143,17 @@ describe("generate: interruption and resume", () => {
     const rec = truth.get(summary.seeds[1])!;
     const ep1 = data.filter((r) => Number(r.episode_index) === 1);
     expect(ep1.map((r) => r.action)).toEqual(Array.from({ length: rec.length }, (_, t) => Array.from(rec.actions.subarray(t * 14, (t + 1) * 14))));
+  });
+});
+
+describe("generate: the watchdog's time limit", () => {
+  it("gives a first try 10x the slowest finished episode (20 s to the limit), reruns and early jobs the full limit", () => {
+    expect(stallLimitMs(120, 0, 0, 0)).toBe(120_000);
+    expect(stallLimitMs(120, 0, 2, 500)).toBe(120_000);
+    expect(stallLimitMs(120, 0, 3, 500)).toBe(20_000);
+    expect(stallLimitMs(120, 0, 50, 4_000)).toBe(40_000);
+    expect(stallLimitMs(120, 0, 50, 60_000)).toBe(120_000);
+    expect(stallLimitMs(120, 1, 50, 500)).toBe(120_000);
+    expect(stallLimitMs(0.05, 0, 50, 500)).toBe(50);
   });
 });

@@ -13,6 +13,21 @@ import { type EpisodeJob, type EpisodeResult, type WorkerReply } from "./protoco
 const ENTRY = fileURLToPath(new URL("./worker-entry.mjs", import.meta.url));
 /** Times one candidate may be found stuck (and rerun on a fresh process) before generation gives up. */
 const MAX_STALLS = 3;
+/** A first try counts as stuck once it runs EARLY_FACTOR x the slowest finished job (at least EARLY_FLOOR_S s). */
+const EARLY_FACTOR = 10;
+const EARLY_FLOOR_S = 20;
+const EARLY_AFTER_JOBS = 3;
+
+/**
+ * How long a job may run before its worker is replaced: a first try, once a few jobs have finished, gets
+ * EARLY_FACTOR x the slowest of them (at least EARLY_FLOOR_S, at most the limit), so an encoder deadlock costs
+ * seconds rather than the whole limit; reruns get the full `stallSeconds` (a slow machine is not a hang).
+ */
+export function stallLimitMs(stallSeconds: number, tries: number, finishedJobs: number, slowestMs: number): number {
+  const full = stallSeconds * 1000;
+  if (tries > 0 || finishedJobs < EARLY_AFTER_JOBS) return full;
+  return Math.min(full, Math.max(EARLY_FLOOR_S * 1000, EARLY_FACTOR * slowestMs));
+}
 
 export interface PoolEvents {
   /** A worker finished `candidate`. */
@@ -44,11 +59,13 @@ function startChild(): Promise<ChildProcess> {
   });
 }
 
-/** `count` episode worker processes; a job stuck longer than `stallSeconds` is rerun on a fresh one. A resource: close(). */
+/** `count` episode worker processes; a stuck job (see stallLimitMs) is rerun on a fresh one. A resource: close(). */
 export class EpisodePool {
   private readonly stalls = new Map<number, number>();
   private readonly timer: NodeJS.Timeout;
   private closed = false;
+  private finished = 0;
+  private slowestMs = 0;
 
   private constructor(private readonly slots: Slot[], private readonly stallSeconds: number, private readonly events: PoolEvents) {
     for (const slot of slots) this.listen(slot, slot.child!);
@@ -88,6 +105,8 @@ export class EpisodePool {
       if (slot.child !== child || reply.type === "ready") return;
       const seed = slot.job?.seed;
       slot.job = undefined;
+      this.finished++;
+      this.slowestMs = Math.max(this.slowestMs, performance.now() - slot.since);
       if (reply.type === "error") this.events.onError(new SimError(`generate: episode seed ${seed} crashed: ${reply.message}`));
       else this.events.onResult(reply.candidate, reply.result);
     });
@@ -101,15 +120,17 @@ export class EpisodePool {
   private watch(): void {
     for (const slot of this.slots) {
       const { job, child } = slot;
-      if (!job || !child || performance.now() - slot.since < this.stallSeconds * 1000) continue;
-      const stalls = (this.stalls.get(job.candidate) ?? 0) + 1;
+      if (!job || !child) continue;
+      const tries = this.stalls.get(job.candidate) ?? 0;
+      if (performance.now() - slot.since < stallLimitMs(this.stallSeconds, tries, this.finished, this.slowestMs)) continue;
+      const stalls = tries + 1;
       this.stalls.set(job.candidate, stalls);
       slot.child = undefined;
       child.kill("SIGKILL");
       if (stalls >= MAX_STALLS) {
         slot.job = undefined;
         this.events.onError(new SimError(
-          `generate: episode seed ${job.seed} got stuck ${stalls} times (no result within ${this.stallSeconds} s each time)`,
+          `generate: episode seed ${job.seed} got stuck ${stalls} times (no result within ${this.stallSeconds} s on its reruns)`,
           "the video encoder (SVT-AV1) may be deadlocking; rerun with --resume to continue from the last finished episode, or use --codec h264",
         ));
         return;
