@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/tensor/errors.ts";
 import { DatasetError } from "../../src/data/errors.ts";
-import { resolveTrainConfig, resumeConfig, tokenizerPreset, trainPreset } from "../../src/train/config.ts";
+import { resolveTrainConfig, resumeConfig, savedTrainConfig, tokenizerPreset, trainPreset, validateTrainConfig } from "../../src/train/config.ts";
 import { parseMixture, readDataArgument } from "../../src/train/data.ts";
 import { stepKey } from "../../src/train/loop.ts";
 
@@ -32,6 +32,17 @@ describe("training config", () => {
     expect(() => resolveTrainConfig("tiny", [["train.step", "7"]])).toThrow(/did you mean train\.steps/);
     expect(() => resolveTrainConfig("tiny", [["train.steps", "many"]])).toThrow(/expects a number/);
     expect(() => resolveTrainConfig("tiyn")).toThrow(/did you mean tiny/);
+  });
+
+  it("reads a train_config.json saved before latent_cache_mb existed: the new loader field takes its default", () => {
+    const cfg = resolveTrainConfig("tiny", [["data.frame_cache_mb", "64"]]);
+    const { latent_cache_mb: _, ...olderData } = cfg.data;
+    const older = JSON.parse(JSON.stringify({ ...cfg, data: olderData }));
+    expect(() => validateTrainConfig(older)).toThrow(/data\.latent_cache_mb/);
+    const upgraded = savedTrainConfig(older);
+    expect(upgraded.data).toEqual({ ...cfg.data, latent_cache_mb: trainPreset("tiny").data.latent_cache_mb });
+    expect(upgraded.data.frame_cache_mb).toBe(64);
+    validateTrainConfig(upgraded);
   });
 
   it("decays over the whole run: a new step count carries decay_steps along unless decay_steps is set too", () => {

@@ -32,6 +32,11 @@ function besideRegions(layout: Rng): { pads: Region; cubes: Region } {
   return { pads: { x: [0.28, 0.36], y }, cubes: { x: [0.27, 0.37], y: [-0.07, 0.07] } };
 }
 
+/** A spot a pad's width (plus 1 cm) from pad centre `at`, towards the middle of the table: off the pad. */
+function besidePad(at: Vec3): Vec3 {
+  return [at[0], at[1] + (at[1] > 0 ? -1 : 1) * (2 * PAD_HALF[1] + 0.01), at[2]];
+}
+
 /**
  * A cube-on-pad task: the expert picks cube 0 and places it on pad 0. The scripted mistake places it on the
  * other pad, or, with a single pad, a pad's width beside it.
@@ -58,11 +63,10 @@ function cubeOnPad(v: CubeOnPadVariant): TaskDef {
       yield* pickStatic(ctx, 0, graspable(target));
       yield* placeAt(ctx, 0, to, target.half[2] + 0.012);
     };
-    const beside: Vec3 = [zone.pos[0], zone.pos[1] + (zone.pos[1] > 0 ? -1 : 1) * 2 * PAD_HALF[1] + 0.01, zone.pos[2]];
     return {
       scene, instruction, maxSteps: 200,
       expert: carry(zone.pos),
-      mistake: carry(pads[1]?.pos ?? beside),
+      mistake: carry(pads[1]?.pos ?? besidePad(zone.pos)),
       success: (world) => restsOn(world, target.name, zone.pos, PAD_HALF, target.half[2]),
     };
   });
